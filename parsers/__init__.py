@@ -1,0 +1,25 @@
+"""Log-format parsers: one module per format, listed in one explicit registry.
+
+Each module exposes ``NAME``, ``DESCRIPTION``, ``sniff(path, head) -> bool`` and
+``parse(source, data) -> ParseResult``. Order matters only for sniffing: the first module
+whose ``sniff`` accepts a file parses it (sniffers are written to be mutually exclusive).
+"""
+
+from types import ModuleType
+
+from . import docker_events, dockerhub_audit, github_actions, github_jobs
+
+_MODULES: tuple[ModuleType, ...] = (github_actions, github_jobs, docker_events, dockerhub_audit)
+
+
+def _build(modules: tuple[ModuleType, ...]) -> dict[str, ModuleType]:
+    registry: dict[str, ModuleType] = {}
+    for module in modules:
+        if module.NAME in registry:
+            raise KeyError(f"parser name registered twice: {module.NAME}")
+        registry[module.NAME] = module
+    return registry
+
+
+REGISTRY: dict[str, ModuleType] = _build(_MODULES)
+"""Parser NAME → module."""

@@ -1,0 +1,122 @@
+"""Bundle → parsers → case tables: recognize each input, parse it, record coverage."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+import polars as pl
+
+from forensics import layout
+from forensics.bundle import Bundle, Member, is_zip, list_paths, walk
+from forensics.manifest import sha256_bytes
+from forensics.parsers import REGISTRY
+from forensics.parsers._base import Source
+from forensics.store import TableSink
+
+HEAD_BYTES = 64 * 1024
+
+FILES_SCHEMA = pl.Schema(
+    {
+        "path": pl.String,
+        "size": pl.Int64,
+        "sha256": pl.String,
+        "format": pl.String,
+        "status": pl.String,  # parsed | archive | duplicate | unrecognized
+        "lines": pl.Int64,
+        "unparsed_lines": pl.Int64,
+    }
+)
+ERRORS_SCHEMA = pl.Schema({"file": pl.String, "line": pl.Int64, "reason": pl.String})
+
+
+@dataclass
+class Coverage:
+    """What was read and what was not."""
+
+    files: list[dict[str, object]] = field(default_factory=list)
+    errors: list[tuple[str, int | None, str]] = field(default_factory=list)
+
+    def files_frame(self) -> pl.DataFrame:
+        """Rows of the ``files`` table.
+
+        Returns:
+            One row per input file and archive member.
+        """
+        return pl.DataFrame(self.files, schema=FILES_SCHEMA, orient="row")
+
+    def errors_frame(self) -> pl.DataFrame:
+        """Rows of the ``errors`` table.
+
+        Returns:
+            One row per problem, sorted by file and line.
+        """
+        rows = sorted(set(self.errors), key=lambda e: (e[0], e[1] or 0, e[2]))
+        return pl.DataFrame(rows, schema=ERRORS_SCHEMA, orient="row")
+
+
+def recognize(path: str, data: bytes) -> ModuleType | None:
+    """The parser that accepts this content, or None.
+
+    Args:
+        path: the logical path.
+        data: the bytes.
+
+    Returns:
+        The first registered parser whose ``sniff`` accepts the head of ``data``.
+    """
+    head = data[:HEAD_BYTES]
+    return next((m for m in REGISTRY.values() if m.sniff(path, head)), None)
+
+
+def _file_row(member: Member, fmt: str | None, status: str) -> dict[str, object]:
+    return {
+        "path": member.path,
+        "size": len(member.data),
+        "sha256": sha256_bytes(member.data),
+        "format": fmt,
+        "status": status,
+        "lines": 0,
+        "unparsed_lines": 0,
+    }
+
+
+def _parse_member(member: Member, sink: TableSink, cov: Coverage, skip: set[str]) -> None:
+    if is_zip(member.data):
+        cov.files.append(_file_row(member, None, "archive"))
+        return
+    if member.path in skip:
+        cov.files.append(_file_row(member, "github_actions", "duplicate"))
+        return
+    module = recognize(member.path, member.data)
+    row = _file_row(member, module.NAME if module else None, "parsed")
+    cov.files.append(row)
+    if module is None:
+        row["status"] = "unrecognized"
+        cov.errors.append((member.path, None, "unrecognized file: no parser accepts its content"))
+        return
+    result = module.parse(Source(member.path, layout.context(member.path)), member.data)
+    row["lines"], row["unparsed_lines"] = result.lines, result.unparsed
+    cov.errors.extend((member.path, line, reason) for line, reason in result.errors)
+    for table, frame in result.tables.items():
+        sink.add(table, frame)
+
+
+def ingest(bundle: Bundle, case_dir: Path) -> Coverage:
+    """Parse every file of the bundle into the case tables.
+
+    Args:
+        bundle: the opened bundle.
+        case_dir: where the Parquet tables go.
+
+    Returns:
+        Coverage: every file with its hash, format and line counts, and every error.
+    """
+    cov = Coverage()
+    skip = layout.step_duplicates(list_paths(bundle))
+    sink = TableSink(case_dir)
+    try:
+        for member in walk(bundle, cov.errors):
+            _parse_member(member, sink, cov, skip)
+    finally:
+        sink.close()
+    return cov

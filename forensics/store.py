@@ -1,0 +1,105 @@
+"""The case store: Parquet tables under ``DIR/case/``, ``case.duckdb`` views, ``manifest.json``.
+
+Tables are written incrementally (row groups appended as parsers produce rows), so memory
+stays bounded by the largest file being parsed, not by the bundle.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+import pyarrow.parquet as pq
+
+from forensics.schema import TABLES
+
+CASE = "case"
+_FLUSH_ROWS = 100_000
+
+
+class TableSink:
+    """Buffers rows per table and appends them to ``<case>/<table>.parquet``."""
+
+    def __init__(self, case_dir: Path, schemas: dict[str, pl.Schema] | None = None) -> None:
+        self.case_dir = case_dir
+        self.schemas = dict(TABLES if schemas is None else schemas)
+        self._buffers: dict[str, list[pl.DataFrame]] = {t: [] for t in self.schemas}
+        self._rows: dict[str, int] = dict.fromkeys(self.schemas, 0)
+        self._writers: dict[str, pq.ParquetWriter] = {}
+
+    def add(self, table: str, frame: pl.DataFrame) -> None:
+        """Queue rows for ``table``; flush when the buffer is large.
+
+        Args:
+            table: the table name.
+            frame: rows conformed to the table's schema.
+        """
+        self._buffers[table].append(frame)
+        self._rows[table] += frame.height
+        if self._rows[table] >= _FLUSH_ROWS:
+            self._flush(table)
+
+    def _flush(self, table: str) -> None:
+        frames = self._buffers[table]
+        if not frames and table in self._writers:
+            return
+        data = pl.concat(frames) if frames else pl.DataFrame(schema=self.schemas[table])
+        arrow = data.to_arrow()
+        if table not in self._writers:
+            path = self.case_dir / f"{table}.parquet"
+            self._writers[table] = pq.ParquetWriter(str(path), arrow.schema)
+        if arrow.num_rows or not frames:
+            self._writers[table].write_table(arrow)
+        self._buffers[table] = []
+        self._rows[table] = 0
+
+    def close(self) -> None:
+        """Flush every table and close the files (every table gets a file, maybe empty)."""
+        for table in self.schemas:
+            self._flush(table)
+        for writer in self._writers.values():
+            writer.close()
+
+
+def write_table(case_dir: Path, name: str, frame: pl.DataFrame) -> None:
+    """Write one whole table (analysis results).
+
+    Args:
+        case_dir: the case folder.
+        name: the table name.
+        frame: its rows.
+    """
+    frame.write_parquet(case_dir / f"{name}.parquet")
+
+
+def write_duckdb(case_dir: Path) -> None:
+    """Create ``case.duckdb`` with one view per Parquet table.
+
+    View paths are relative to the case folder: open the database from inside it
+    (``cd DIR/case && duckdb case.duckdb``), or use ``forensics sql DIR``.
+
+    Args:
+        case_dir: the case folder.
+    """
+    db = case_dir / "case.duckdb"
+    db.unlink(missing_ok=True)
+    con = duckdb.connect(str(db))
+    try:
+        for path in sorted(case_dir.glob("*.parquet")):
+            name = path.stem
+            # Identifiers and paths come from our own table names, never from input.
+            con.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{path.name}')")
+    finally:
+        con.close()
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Write JSON deterministically (sorted keys, 2-space indent, trailing newline).
+
+    Args:
+        path: the file.
+        doc: the document.
+    """
+    text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")

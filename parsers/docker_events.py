@@ -1,0 +1,155 @@
+"""``docker events --format '{{json .}}'`` output: one JSON object per line.
+
+Both shapes are read: the old one with ``status``/``id``/``from`` and the 2025+ one without
+them (moby PR #50832), where only ``Type``/``Action``/``Actor`` remain. ``timeNano`` gives the
+time to the nanosecond; ``time`` alone is known to the second. Events never carry digests:
+an image ``pull`` names the reference as requested (``Actor.ID``), a container names the image
+it was created from (``Attributes.image``). See docs.docker.com "docker system events".
+
+Image uses: every ``pull``, and each container created from an image that no earlier pull in
+the file explains (served from the local cache). The host is the bundle folder
+(``hosts/<hostname>/``).
+"""
+
+import re
+
+import polars as pl
+
+from forensics.lines import lines_from_bytes
+from forensics.reference import normalize_expr
+
+from ._base import ParseResult, Source, decode_errors, evidence_rows, unparsed_errors
+
+NAME = "docker_events"
+DESCRIPTION = "docker events --format '{{json .}}' (JSON lines, old and 2025+ shapes)"
+
+_SNIFF_RX = re.compile(
+    rb'^\s*\{.*"(?:Type|status)"\s*:.*"(?:Action|id)"\s*:.*"time(?:Nano)?"\s*:', re.DOTALL
+)
+_FIELDS = {
+    "Type": "$.Type",
+    "Action": "$.Action",
+    "status": "$.status",
+    "id": "$.id",
+    "from": "$.from",
+    "actor": "$.Actor.ID",
+    "attr_image": "$.Actor.Attributes.image",
+    "attr_name": "$.Actor.Attributes.name",
+    "time": "$.time",
+    "timeNano": "$.timeNano",
+}
+
+
+def sniff(path: str, head: bytes) -> bool:
+    """Recognize a docker events JSON-lines file by its first line.
+
+    Args:
+        path: the logical path (unused).
+        head: the first bytes of the file.
+
+    Returns:
+        True when the first line is a docker event object.
+    """
+    first = head.lstrip().split(b"\n", 1)[0]
+    return bool(_SNIFF_RX.match(first))
+
+
+def _events(lines: pl.DataFrame, host: str | None, path: str) -> pl.DataFrame:
+    line = pl.col("line").str.strip_chars()
+    got = {k: line.str.json_path_match(p).alias(k) for k, p in _FIELDS.items()}
+    df = lines.with_columns(**got)
+    ns = pl.col("timeNano").cast(pl.Int64, strict=False)
+    secs = pl.col("time").cast(pl.Int64, strict=False)
+    lo = pl.coalesce(ns // 1000, secs * 1_000_000)
+    hi = pl.coalesce((ns + 999) // 1000, secs * 1_000_000 + 999_999)
+    kind = pl.coalesce(
+        "Type", pl.when(pl.col("from").is_not_null()).then(pl.lit("container")), pl.lit("image")
+    )
+    actor = pl.coalesce("actor", "id")
+    return df.select(
+        pl.lit(host, dtype=pl.String).alias("host"),
+        kind.alias("type"),
+        pl.coalesce("Action", "status").alias("action"),
+        actor.alias("actor_id"),
+        pl.when(kind == "container").then(pl.coalesce("attr_image", "from"))
+        .when(kind == "image").then(actor).alias("image"),
+        pl.col("attr_name").alias("name"),
+        pl.from_epoch(lo, time_unit="us").dt.replace_time_zone("UTC").alias("ts_lo"),
+        pl.from_epoch(hi, time_unit="us").dt.replace_time_zone("UTC").alias("ts_hi"),
+        pl.lit(path).alias("file"),
+        pl.col("line_no").cast(pl.Int64).alias("line"),
+        (line.str.starts_with("{") & line.str.ends_with("}")
+         & pl.coalesce("Type", "status").is_not_null()).alias("ok"),
+    )  # fmt: skip
+
+
+def _uses(events: pl.DataFrame) -> pl.DataFrame:
+    ref = normalize_expr(pl.col("image"))
+    ev = events.with_columns(
+        ref.struct.field("image").alias("norm"),
+        ref.struct.field("tag").alias("tag"),
+        ref.struct.field("digest").alias("digest"),
+    )
+    pulls = ev.filter((pl.col("type") == "image") & (pl.col("action") == "pull"))
+    made = (
+        ev.filter((pl.col("type") == "container") & pl.col("action").is_in(["create", "start"]))
+        .unique(subset=["actor_id"], keep="first", maintain_order=True)
+        .join(
+            pulls.select("norm", "tag", pl.col("ts_lo").alias("pulled")),
+            on=["norm", "tag"], how="left", nulls_equal=True,
+        )
+        .group_by("line", maintain_order=True)
+        .agg(pl.all().exclude("pulled").first(), (pl.col("pulled") <= pl.col("ts_lo")).any())
+        .filter(~pl.col("pulled").fill_null(False))
+    )  # fmt: skip
+    both = pl.concat(
+        [
+            pulls.with_columns(pl.lit("pull").alias("use"), pl.lit(False).alias("cached")),
+            made.drop("pulled").with_columns(
+                pl.lit("container-" + "create").alias("use"),
+                pl.col("digest").is_null().alias("cached"),
+            ),
+        ],
+        how="diagonal_relaxed",
+    )
+    return both.select(
+        pl.lit(NAME).alias("format"),
+        pl.lit("host").alias("actor_kind"),
+        "host",
+        pl.col("use").alias("action"),
+        pl.col("image").alias("ref"),
+        pl.col("norm").alias("image"),
+        "tag",
+        "digest",
+        pl.when(pl.col("digest").is_not_null())
+        .then(pl.when(pl.col("image").str.contains("@")).then(pl.lit("index")).otherwise(pl.lit("config")))
+        .alias("digest_kind"),
+        "cached",
+        "ts_lo", "ts_hi", "file", "line",
+        pl.concat_list("line").alias("evidence_lines"),
+    ).filter(pl.col("image").is_not_null() | pl.col("digest").is_not_null())  # fmt: skip
+
+
+def parse(src: Source, data: bytes) -> ParseResult:
+    """Parse one docker events JSON-lines file.
+
+    Args:
+        src: the file; ``context["host"]`` names the machine.
+        data: its bytes.
+
+    Returns:
+        All events (``docker_events``), image uses, evidence lines and coverage.
+    """
+    lines = lines_from_bytes(data)
+    frame = lines.frame.filter(pl.col("line").str.strip_chars() != "")
+    events = _events(frame, src.context.get("host"), src.path)
+    bad = events.filter(~pl.col("ok")).get_column("line").to_list()
+    events = events.filter(pl.col("ok")).drop("ok")
+    result = ParseResult(lines=lines.frame.height, unparsed=len(bad))
+    reason = "not a docker event (invalid or truncated JSON)"
+    result.errors = decode_errors(lines) + unparsed_errors(bad, reason)
+    uses = _uses(events)
+    result.add("docker_events", events)
+    result.add("image_uses", uses)
+    result.add("evidence", evidence_rows(lines.frame, src.path, uses.get_column("line")))
+    return result

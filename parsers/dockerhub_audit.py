@@ -1,0 +1,128 @@
+"""Docker Hub audit-log API responses (``GET /v2/auditlogs/{account}``), saved as JSON.
+
+Accepted shapes: the API page ``{"logs": [...]}``, a bare array of entries, or one entry per
+line (e.g. ``jq -c '.logs[]'``). Entry fields (docs.docker.com AuditLog schema): ``account``,
+``action``, ``name``, ``actor``, ``data`` (string map; ``repo.tag.push`` carries ``digest`` and
+``tag``), ``timestamp`` (to the second), ``action_description``.
+
+Output: ``tag_pushes``, one row per tag event (which digest a tag pointed to from when).
+"""
+
+import re
+from typing import Any
+
+import polars as pl
+
+from forensics.lines import LineFrame, lines_from_bytes
+from forensics.reference import normalize_expr
+
+from . import _json
+from ._base import ParseResult, Source, decode_errors, evidence_rows, unparsed_errors
+
+NAME = "dockerhub_audit"
+DESCRIPTION = "Docker Hub audit-log API response (JSON: {\"logs\": [...]}, array or lines)"
+
+_SNIFF_RX = re.compile(rb'"account"\s*:.*"action"\s*:|"action"\s*:\s*"repo\.', re.DOTALL)
+_LINE_FIELDS = {
+    "action": "$.action",
+    "name": "$.name",
+    "actor": "$.actor",
+    "digest": "$.data.digest",
+    "tag": "$.data.tag",
+    "timestamp": "$.timestamp",
+}
+
+
+def sniff(path: str, head: bytes) -> bool:
+    """Recognize an audit-log document by its entry fields.
+
+    Args:
+        path: the logical path (unused).
+        head: the first bytes of the file.
+
+    Returns:
+        True when the head looks like Docker Hub audit-log entries.
+    """
+    start = head.lstrip()[:1]
+    return start in (b"{", b"[") and bool(_SNIFF_RX.search(head))
+
+
+def _entries(doc: Any) -> tuple[list[Any], int] | None:
+    if isinstance(doc, dict) and isinstance(doc.get("logs"), list):
+        return doc["logs"], 2
+    if isinstance(doc, list):
+        return doc, 1
+    return None
+
+
+def _frame_from_entries(entries: list[Any], lines: list[int]) -> pl.DataFrame:
+    rows = [
+        {
+            "action": e.get("action"), "name": e.get("name"), "actor": e.get("actor"),
+            "digest": (e.get("data") or {}).get("digest"), "tag": (e.get("data") or {}).get("tag"),
+            "timestamp": e.get("timestamp"), "line_no": n,
+        }  # fmt: skip
+        for e, n in zip(entries, lines, strict=True)
+        if isinstance(e, dict)
+    ]
+    schema = {k: pl.String for k in _LINE_FIELDS} | {"line_no": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, strict=False)
+
+
+def _frame_from_lines(lines: LineFrame) -> tuple[pl.DataFrame, list[int]]:
+    text = pl.col("line").str.strip_chars()
+    got = lines.frame.filter(text != "").with_columns(
+        **{k: text.str.json_path_match(p).alias(k) for k, p in _LINE_FIELDS.items()}
+    )
+    ok = text.str.starts_with("{") & text.str.ends_with("}") & pl.col("action").is_not_null()
+    bad = got.filter(~ok).get_column("line_no").to_list()
+    return got.filter(ok).with_columns(pl.col("line_no").cast(pl.Int64)), bad
+
+
+def _pushes(df: pl.DataFrame, path: str) -> pl.DataFrame:
+    ref = normalize_expr(pl.col("name"))
+    lo, hi = _json.utc_seconds(pl.col("timestamp"))
+    return df.filter(pl.col("action").str.starts_with("repo.tag.")).select(
+        ref.struct.field("image").alias("image"),
+        "tag",
+        pl.col("digest").str.to_lowercase(),
+        "action",
+        "actor",
+        lo.alias("ts_lo"),
+        hi.alias("ts_hi"),
+        pl.lit(path).alias("file"),
+        pl.col("line_no").alias("line"),
+    )
+
+
+def parse(src: Source, data: bytes) -> ParseResult:
+    """Parse one saved audit-log response.
+
+    Args:
+        src: the file.
+        data: its bytes.
+
+    Returns:
+        Tag events, evidence lines and coverage.
+    """
+    lines = lines_from_bytes(data)
+    result = ParseResult(lines=lines.frame.height, errors=decode_errors(lines))
+    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
+    doc, error = _json.load_document(text)
+    found = _entries(doc) if error is None else None
+    if found is not None:
+        entries, depth = found
+        frame = _frame_from_entries(entries, _json.entry_lines(lines, len(entries), depth))
+    elif text.lstrip().startswith("{") and "\n{" in text.strip():
+        frame, bad = _frame_from_lines(lines)
+        result.unparsed = len(bad)
+        result.errors += unparsed_errors(bad, "not an audit-log entry (invalid JSON)")
+    else:
+        line, reason = error or (1, "JSON document without a 'logs' array")
+        result.errors.append((line, reason))
+        result.unparsed = result.lines
+        return result
+    pushes = _pushes(frame, src.path)
+    result.add("tag_pushes", pushes)
+    result.add("evidence", evidence_rows(lines.frame, src.path, pushes.get_column("line")))
+    return result
