@@ -16,6 +16,7 @@ from forensics import querylib
 from forensics.advisory import Advisory
 
 PIPELINE = ("jobs", "use_verdicts", "job_verdicts", "host_verdicts", "secrets_to_rotate",
+            "job_secret_names",
             "tag_history")  # fmt: skip
 
 

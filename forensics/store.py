@@ -86,6 +86,7 @@ def write_duckdb(case_dir: Path) -> None:
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     try:
+        con.execute("SET file_search_path = $p", {"p": str(case_dir)})
         for path in sorted(case_dir.glob("*.parquet")):
             name = path.stem
             # Identifiers and paths come from our own table names, never from input.

@@ -106,10 +106,16 @@ def frame(lines: LineFrame) -> pl.DataFrame:
 
 def _uses(df: pl.DataFrame, src: Source) -> pl.DataFrame:
     uses = _docker_cli.image_uses(df)
-    action = pl.col("action")
-    for prefix, name in _ACTION_BY_STEP:
-        started = pl.col("step").fill_null("").str.starts_with(prefix)
-        action = pl.when(started & (pl.col("action") == "pull")).then(pl.lit(name)).otherwise(action)
+    step = pl.col("step").fill_null("")
+    pulled = pl.col("action") == "pull"
+    job, service = _ACTION_BY_STEP
+    action = (
+        pl.when(pulled & step.str.starts_with(job[0]))
+        .then(pl.lit(job[1]))
+        .when(pulled & step.str.starts_with(service[0]))
+        .then(pl.lit(service[1]))
+        .otherwise(pl.col("action"))
+    )
     return uses.with_columns(
         action.alias("action"),
         pl.lit(NAME).alias("format"),
@@ -141,7 +147,16 @@ def _secrets(df: pl.DataFrame, src: Source) -> pl.DataFrame:
         )
         .select(
             pl.lit(src.context["job_key"]).alias("job_key"),
-            pl.col("key").alias("name"),
+            # an action input ("token") is named after its action: "token (with: actions/x@v4)"
+            pl.when(pl.col("context") == "with")
+            .then(
+                pl.col("key")
+                + pl.lit(" (with: ")
+                + pl.col("step").fill_null("?").str.strip_prefix("Run ")
+                + pl.lit(")")
+            )
+            .otherwise(pl.col("key"))
+            .alias("name"),
             "context", "step", "ts_lo", "ts_hi",
             pl.lit(src.path).alias("file"),
             pl.col("line_no").cast(pl.Int64).alias("line"),

@@ -41,8 +41,9 @@ classified AS (
     SELECT u.*,
            d.malicious AS listed_malicious,
            d.kind AS listed_kind,
-           (SELECT min(g.tag || ' at ' || strftime(g.ts_lo, '%Y-%m-%d %H:%M:%S'))
-            FROM audit_good g WHERE g.digest = u.digest) AS audit_tag,
+           (SELECT g.tag || ' pointing to it at ' || strftime(g.ts_lo, '%Y-%m-%d %H:%M:%S')
+            FROM audit_good g WHERE g.digest = u.digest
+            ORDER BY (g.tag = u.tag) DESC, g.ts_lo, g.tag LIMIT 1) AS audit_tag,
            EXISTS (SELECT 1 FROM advisory_tags t
                    WHERE t.image = u.upstream_image AND t.tag = u.tag) AS tag_listed,
            CASE WHEN u.ts_lo IS NULL OR u.ts_hi IS NULL THEN 'unknown'

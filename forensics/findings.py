@@ -1,0 +1,134 @@
+"""``findings.json`` (format ``forensics-findings/1``): sorted, byte-identical per input."""
+
+from typing import Any
+
+import polars as pl
+
+from forensics.advisory import Advisory
+from forensics.analysis import Analysis
+from forensics.ingest import Coverage
+from forensics.timefmt import iso, iso_seconds
+
+FORMAT = "forensics-findings/1"
+VERDICTS = ("confirmed", "likely", "possible", "cleared")
+
+
+def _evidence(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    rows = [{"file": e["file"], "line": e["line"]} for e in items or []]
+    return sorted(rows, key=lambda e: (e["file"], e["line"]))
+
+
+def _job_secrets(analysis: Analysis, job_key: str, ci: str | None) -> list[str]:
+    secrets = analysis.results["job_secret_names"]
+    names = set(secrets.filter(pl.col("job_key") == job_key).get_column("name").to_list())
+    if ci == "github":
+        names.add("GITHUB_TOKEN")
+    return sorted(names)
+
+
+def _jobs(analysis: Analysis) -> list[dict[str, Any]]:
+    out = []
+    for row in analysis.results["job_verdicts"].iter_rows(named=True):
+        out.append(
+            {
+                "ci": row["ci"], "project": row["project"], "run": row["run"],
+                "job": row["job"], "runner": row["runner"], "host": row["host"],
+                "verdict": row["verdict"], "reason": row["reason"], "image": row["image"],
+                "tag": row["tag"], "digest": row["digest"], "first_use": iso(row["first_use"]),
+                "secrets": _job_secrets(analysis, row["job_key"], row["ci"]),
+                "evidence": _evidence(row["evidence"]),
+            }  # fmt: skip
+        )
+    return sorted(out, key=lambda j: (j["ci"] or "", j["project"] or "", j["run"] or "",
+                                      j["job"] or "", j["evidence"][0]["file"]))  # fmt: skip
+
+
+def _hosts(analysis: Analysis) -> list[dict[str, Any]]:
+    out = []
+    for row in analysis.results["host_verdicts"].iter_rows(named=True):
+        out.append(
+            {
+                "host": row["host"], "verdict": row["verdict"], "reason": row["reason"],
+                "image": row["image"], "tag": row["tag"], "digest": row["digest"],
+                "first_use": iso(row["first_use"]), "still_present": row["still_present"],
+                "evidence": _evidence(row["evidence"]),
+            }  # fmt: skip
+        )
+    return sorted(out, key=lambda h: h["host"])
+
+
+def _permissions(value: Any) -> dict[str, str] | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return dict(sorted(value.items()))
+    return dict(sorted((kv["key"], kv["value"]) for kv in value))
+
+
+def _secrets(analysis: Analysis) -> list[dict[str, Any]]:
+    out = []
+    for row in analysis.results["secrets_to_rotate"].iter_rows(named=True):
+        out.append(
+            {
+                "name": row["name"], "ci": row["ci"], "project": row["project"],
+                "verdict": row["verdict"], "jobs": sorted(row["jobs"]),
+                "first_exposed": iso(row["first_exposed"]),
+                "expires_with_job": bool(row["expires_with_job"]),
+                "permissions": _permissions(row["permissions"]),
+                "evidence": _evidence(row["evidence"]),
+            }  # fmt: skip
+        )
+    return sorted(out, key=lambda s: (s["ci"] or "", s["project"] or "", s["name"]))
+
+
+def _coverage(cov: Coverage) -> dict[str, Any]:
+    files = cov.files_frame()
+    errors = cov.errors_frame()
+    return {
+        "files": files.height,
+        "lines": int(files.get_column("lines").sum()),
+        "unparsed_lines": int(files.get_column("unparsed_lines").sum()),
+        "errors": [
+            {"file": e["file"], "line": e["line"], "reason": e["reason"]}
+            for e in errors.iter_rows(named=True)
+        ],
+    }
+
+
+def build(adv: Advisory, analysis: Analysis, cov: Coverage) -> dict[str, Any]:
+    """Assemble the findings document.
+
+    Args:
+        adv: the advisory.
+        analysis: the query results.
+        cov: the ingest coverage.
+
+    Returns:
+        The ``forensics-findings/1`` document.
+    """
+    uses = analysis.results["use_verdicts"]
+    return {
+        "format": FORMAT,
+        "advisory": {"id": adv.id, "sha256": adv.sha256},
+        "window": {"start": iso_seconds(adv.window_start), "end": iso_seconds(adv.window_end)},
+        "jobs": _jobs(analysis),
+        "hosts": _hosts(analysis),
+        "secrets": _secrets(analysis),
+        "uses": {
+            "judged": uses.filter(pl.col("verdict").is_not_null()).height,
+            "counted_only": uses.filter(pl.col("verdict").is_null()).height,
+        },
+        "coverage": _coverage(cov),
+    }
+
+
+def counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    """Verdict counts, all four verdicts present.
+
+    Args:
+        items: jobs or hosts from the findings.
+
+    Returns:
+        verdict → count.
+    """
+    return {v: sum(1 for i in items if i["verdict"] == v) for v in VERDICTS}
