@@ -14,6 +14,10 @@ from forensics.parsers._base import Source
 from forensics.store import TableSink
 
 HEAD_BYTES = 64 * 1024
+BATCH_BYTES = 32 * 1024 * 1024
+"""Parse a format's files together until they reach this many bytes..."""
+BATCH_FILES = 2000
+"""...or this many files."""
 
 FILES_SCHEMA = pl.Schema(
     {
@@ -80,7 +84,43 @@ def _file_row(member: Member, fmt: str | None, status: str) -> dict[str, object]
     }
 
 
-def _parse_member(member: Member, sink: TableSink, cov: Coverage, skip: set[str]) -> None:
+class _Batcher:
+    """Groups recognized files by format and parses each group in one pass."""
+
+    def __init__(self, sink: TableSink, cov: Coverage) -> None:
+        self.sink = sink
+        self.cov = cov
+        self.pending: dict[str, list[tuple[Source, bytes]]] = {}
+        self.sizes: dict[str, int] = {}
+        self.rows: dict[str, dict[str, object]] = {}
+
+    def add(self, module: ModuleType, member: Member, row: dict[str, object]) -> None:
+        batch = self.pending.setdefault(module.NAME, [])
+        batch.append((Source(member.path, layout.context(member.path)), member.data))
+        self.rows[member.path] = row
+        self.sizes[module.NAME] = self.sizes.get(module.NAME, 0) + len(member.data)
+        if self.sizes[module.NAME] >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+            self.flush(module.NAME)
+
+    def flush(self, name: str) -> None:
+        items = self.pending.pop(name, [])
+        self.sizes[name] = 0
+        if not items:
+            return
+        result = REGISTRY[name].parse(items)
+        for path, stats in result.files.items():
+            row = self.rows.pop(path)
+            row["lines"], row["unparsed_lines"] = stats.lines, stats.unparsed
+            self.cov.errors.extend((path, line, reason) for line, reason in stats.errors)
+        for table, frame in result.tables.items():
+            self.sink.add(table, frame)
+
+    def close(self) -> None:
+        for name in sorted(self.pending):
+            self.flush(name)
+
+
+def _route(member: Member, batcher: _Batcher, cov: Coverage, skip: set[str]) -> None:
     if is_zip(member.data):
         cov.files.append(_file_row(member, None, "archive"))
         return
@@ -94,15 +134,14 @@ def _parse_member(member: Member, sink: TableSink, cov: Coverage, skip: set[str]
         row["status"] = "unrecognized"
         cov.errors.append((member.path, None, "unrecognized file: no parser accepts its content"))
         return
-    result = module.parse(Source(member.path, layout.context(member.path)), member.data)
-    row["lines"], row["unparsed_lines"] = result.lines, result.unparsed
-    cov.errors.extend((member.path, line, reason) for line, reason in result.errors)
-    for table, frame in result.tables.items():
-        sink.add(table, frame)
+    batcher.add(module, member, row)
 
 
 def ingest(bundle: Bundle, case_dir: Path) -> Coverage:
     """Parse every file of the bundle into the case tables.
+
+    Files are recognized one by one and parsed in batches per format (up to
+    :data:`BATCH_BYTES`), so many small logs cost one columnar pass and memory stays bounded.
 
     Args:
         bundle: the opened bundle.
@@ -114,9 +153,11 @@ def ingest(bundle: Bundle, case_dir: Path) -> Coverage:
     cov = Coverage()
     skip = layout.step_duplicates(list_paths(bundle))
     sink = TableSink(case_dir)
+    batcher = _Batcher(sink, cov)
     try:
         for member in walk(bundle, cov.errors):
-            _parse_member(member, sink, cov, skip)
+            _route(member, batcher, cov, skip)
+        batcher.close()
     finally:
         sink.close()
     return cov

@@ -91,3 +91,30 @@ def normalize(ref: str) -> Reference:
     """
     row = pl.select(normalize_expr(pl.lit(ref, dtype=pl.String)).alias("r")).item()
     return Reference(image=row["image"], tag=row["tag"], digest=row["digest"])
+
+
+def with_normalized(frame: pl.DataFrame, column: str, names: tuple[str, str, str]) -> pl.DataFrame:
+    """Add the normalized ``image``, ``tag`` and ``digest`` of ``column`` under ``names``.
+
+    References repeat heavily (thousands of events for a handful of images), and the
+    normalization regexes are costly per row, so each distinct value is normalized once and
+    joined back.
+
+    Args:
+        frame: rows with a reference column.
+        column: the column of raw references.
+        names: output column names for image, tag and digest.
+
+    Returns:
+        ``frame`` with three more columns (an existing column of the same name is replaced).
+    """
+    distinct = frame.select(pl.col(column)).unique().drop_nulls()
+    image, tag, digest = names
+    mapped = distinct.with_columns(normalize_expr(pl.col(column)).alias("_ref")).select(
+        column,
+        pl.col("_ref").struct.field("image").alias(image),
+        pl.col("_ref").struct.field("tag").alias(tag),
+        pl.col("_ref").struct.field("digest").alias(digest),
+    )
+    kept = frame.drop([n for n in names if n in frame.columns and n != column])
+    return kept.join(mapped, on=column, how="left", maintain_order="left")

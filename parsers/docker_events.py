@@ -12,13 +12,13 @@ the file explains (served from the local cache). The host is the bundle folder
 """
 
 import re
+from collections.abc import Sequence
 
 import polars as pl
 
-from forensics.lines import lines_from_bytes
-from forensics.reference import normalize_expr
+from forensics.reference import with_normalized
 
-from ._base import ParseResult, Source, decode_errors, evidence_rows, unparsed_errors
+from ._base import Item, ParseResult, batch_lines, context_frame, evidence_rows, record_unparsed
 
 NAME = "docker_events"
 DESCRIPTION = "docker events --format '{{json .}}' (JSON lines, old and 2025+ shapes)"
@@ -54,7 +54,7 @@ def sniff(path: str, head: bytes) -> bool:
     return bool(_SNIFF_RX.match(first))
 
 
-def _events(lines: pl.DataFrame, host: str | None, path: str) -> pl.DataFrame:
+def _events(lines: pl.DataFrame) -> pl.DataFrame:
     line = pl.col("line").str.strip_chars()
     got = {k: line.str.json_path_match(p).alias(k) for k, p in _FIELDS.items()}
     df = lines.with_columns(**got)
@@ -67,7 +67,7 @@ def _events(lines: pl.DataFrame, host: str | None, path: str) -> pl.DataFrame:
     )
     actor = pl.coalesce("actor", "id")
     return df.select(
-        pl.lit(host, dtype=pl.String).alias("host"),
+        "host",
         kind.alias("type"),
         pl.coalesce("Action", "status").alias("action"),
         actor.alias("actor_id"),
@@ -76,7 +76,7 @@ def _events(lines: pl.DataFrame, host: str | None, path: str) -> pl.DataFrame:
         pl.col("attr_name").alias("name"),
         pl.from_epoch(lo, time_unit="us").dt.replace_time_zone("UTC").alias("ts_lo"),
         pl.from_epoch(hi, time_unit="us").dt.replace_time_zone("UTC").alias("ts_hi"),
-        pl.lit(path).alias("file"),
+        "file",
         pl.col("line_no").cast(pl.Int64).alias("line"),
         (line.str.starts_with("{") & line.str.ends_with("}")
          & pl.coalesce("Type", "status").is_not_null()).alias("ok"),
@@ -84,21 +84,16 @@ def _events(lines: pl.DataFrame, host: str | None, path: str) -> pl.DataFrame:
 
 
 def _uses(events: pl.DataFrame) -> pl.DataFrame:
-    ref = normalize_expr(pl.col("image"))
-    ev = events.with_columns(
-        ref.struct.field("image").alias("norm"),
-        ref.struct.field("tag").alias("tag"),
-        ref.struct.field("digest").alias("digest"),
-    )
+    ev = with_normalized(events, "image", ("norm", "tag", "digest"))
     pulls = ev.filter((pl.col("type") == "image") & (pl.col("action") == "pull"))
     made = (
         ev.filter((pl.col("type") == "container") & pl.col("action").is_in(["create", "start"]))
-        .unique(subset=["actor_id"], keep="first", maintain_order=True)
+        .unique(subset=["host", "actor_id"], keep="first", maintain_order=True)
         .join(
-            pulls.select("norm", "tag", pl.col("ts_lo").alias("pulled")),
-            on=["norm", "tag"], how="left", nulls_equal=True,
+            pulls.select("host", "norm", "tag", pl.col("ts_lo").alias("pulled")),
+            on=["host", "norm", "tag"], how="left", nulls_equal=True,
         )
-        .group_by("line", maintain_order=True)
+        .group_by(["file", "line"], maintain_order=True)
         .agg(pl.all().exclude("pulled").first(), (pl.col("pulled") <= pl.col("ts_lo")).any())
         .filter(~pl.col("pulled").fill_null(False))
     )  # fmt: skip
@@ -130,26 +125,28 @@ def _uses(events: pl.DataFrame) -> pl.DataFrame:
     ).filter(pl.col("image").is_not_null() | pl.col("digest").is_not_null())  # fmt: skip
 
 
-def parse(src: Source, data: bytes) -> ParseResult:
-    """Parse one docker events JSON-lines file.
+def parse(items: Sequence[Item]) -> ParseResult:
+    """Parse a batch of docker events JSON-lines files.
 
     Args:
-        src: the file; ``context["host"]`` names the machine.
-        data: its bytes.
+        items: the files; ``context["host"]`` names each one's machine.
 
     Returns:
         All events (``docker_events``), image uses, evidence lines and coverage.
     """
-    lines = lines_from_bytes(data)
-    frame = lines.frame.filter(pl.col("line").str.strip_chars() != "")
-    events = _events(frame, src.context.get("host"), src.path)
-    bad = events.filter(~pl.col("ok")).get_column("line").to_list()
+    result = ParseResult()
+    lines = batch_lines(items, result)
+    hosts = context_frame(items, ["host"])
+    frame = lines.filter(pl.col("line").str.strip_chars() != "").join(hosts, on="file", how="left")
+    events = _events(frame)
+    record_unparsed(
+        result,
+        events.filter(~pl.col("ok")).select("file", pl.col("line").alias("line_no")),
+        "not a docker event (invalid or truncated JSON)",
+    )
     events = events.filter(pl.col("ok")).drop("ok")
-    result = ParseResult(lines=lines.frame.height, unparsed=len(bad))
-    reason = "not a docker event (invalid or truncated JSON)"
-    result.errors = decode_errors(lines) + unparsed_errors(bad, reason)
     uses = _uses(events)
     result.add("docker_events", events)
     result.add("image_uses", uses)
-    result.add("evidence", evidence_rows(lines.frame, src.path, uses.get_column("line")))
+    result.add("evidence", evidence_rows(lines, uses.select("file", "line")))
     return result

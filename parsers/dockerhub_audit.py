@@ -9,15 +9,16 @@ Output: ``tag_pushes``, one row per tag event (which digest a tag pointed to fro
 """
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
 
 from forensics.lines import LineFrame, lines_from_bytes
-from forensics.reference import normalize_expr
+from forensics.reference import with_normalized
 
 from . import _json
-from ._base import ParseResult, Source, decode_errors, evidence_rows, unparsed_errors
+from ._base import Item, ParseResult, Source, decode_errors, evidence_rows, unparsed_errors
 
 NAME = "dockerhub_audit"
 DESCRIPTION = "Docker Hub audit-log API response (JSON: {\"logs\": [...]}, array or lines)"
@@ -79,11 +80,31 @@ def _frame_from_lines(lines: LineFrame) -> tuple[pl.DataFrame, list[int]]:
     return got.filter(ok).with_columns(pl.col("line_no").cast(pl.Int64)), bad
 
 
+def _cite_digest_lines(df: pl.DataFrame, lines: LineFrame) -> pl.DataFrame:
+    """Point each pretty-printed entry at its ``"digest"`` line, the one worth quoting."""
+    digests = lines.frame.filter(pl.col("line").str.contains('"digest"', literal=True)).select(
+        pl.col("line_no").cast(pl.Int64).alias("digest_line")
+    )
+    starts = df.select(pl.col("line_no").alias("start")).unique().sort("start")
+    nxt = starts.with_columns(pl.col("start").shift(-1).alias("next"))
+    cited = (
+        nxt.join_asof(digests, left_on="start", right_on="digest_line", strategy="forward")
+        .filter(pl.col("next").is_null() | (pl.col("digest_line") < pl.col("next")))
+        .select("start", "digest_line")
+    )
+    return (
+        df.join(cited, left_on="line_no", right_on="start", how="left")
+        .with_columns(pl.coalesce("digest_line", "line_no").alias("line_no"))
+        .drop("digest_line")
+    )
+
+
 def _pushes(df: pl.DataFrame, path: str) -> pl.DataFrame:
-    ref = normalize_expr(pl.col("name"))
     lo, hi = _json.utc_seconds(pl.col("timestamp"))
-    return df.filter(pl.col("action").str.starts_with("repo.tag.")).select(
-        ref.struct.field("image").alias("image"),
+    pushes = df.filter(pl.col("action").str.starts_with("repo.tag."))
+    pushes = with_normalized(pushes.rename({"tag": "data_tag"}), "name", ("image", "_t", "_d"))
+    return pushes.rename({"data_tag": "tag"}).select(
+        "image",
         "tag",
         pl.col("digest").str.to_lowercase(),
         "action",
@@ -95,34 +116,43 @@ def _pushes(df: pl.DataFrame, path: str) -> pl.DataFrame:
     )
 
 
-def parse(src: Source, data: bytes) -> ParseResult:
-    """Parse one saved audit-log response.
-
-    Args:
-        src: the file.
-        data: its bytes.
-
-    Returns:
-        Tag events, evidence lines and coverage.
-    """
+def _parse_one(src: Source, data: bytes, result: ParseResult) -> None:
     lines = lines_from_bytes(data)
-    result = ParseResult(lines=lines.frame.height, errors=decode_errors(lines))
+    stats = result.stats(src.path)
+    stats.lines = lines.frame.height
+    stats.errors.extend(decode_errors(lines))
     text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
     doc, error = _json.load_document(text)
     found = _entries(doc) if error is None else None
     if found is not None:
         entries, depth = found
         frame = _frame_from_entries(entries, _json.entry_lines(lines, len(entries), depth))
+        frame = _cite_digest_lines(frame, lines)
     elif text.lstrip().startswith("{") and "\n{" in text.strip():
         frame, bad = _frame_from_lines(lines)
-        result.unparsed = len(bad)
-        result.errors += unparsed_errors(bad, "not an audit-log entry (invalid JSON)")
+        stats.unparsed = len(bad)
+        stats.errors.extend(unparsed_errors(bad, "not an audit-log entry (invalid JSON)"))
     else:
         line, reason = error or (1, "JSON document without a 'logs' array")
-        result.errors.append((line, reason))
-        result.unparsed = result.lines
-        return result
+        stats.errors.append((line, reason))
+        stats.unparsed = stats.lines
+        return
     pushes = _pushes(frame, src.path)
     result.add("tag_pushes", pushes)
-    result.add("evidence", evidence_rows(lines.frame, src.path, pushes.get_column("line")))
+    numbered = lines.frame.select(pl.lit(src.path).alias("file"), "line_no", "line")
+    result.add("evidence", evidence_rows(numbered, pushes.select("file", "line")))
+
+
+def parse(items: Sequence[Item]) -> ParseResult:
+    """Parse saved audit-log responses (each file is one JSON document).
+
+    Args:
+        items: the files.
+
+    Returns:
+        Tag events, evidence lines and coverage.
+    """
+    result = ParseResult()
+    for src, data in items:
+        _parse_one(src, data, result)
     return result

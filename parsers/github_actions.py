@@ -14,23 +14,20 @@ runner name, machine name and ``Complete job name``. An immutable action package
 """
 
 import re
+from collections.abc import Sequence
 
 import polars as pl
 
 from forensics.redact import strip_ansi
 
 from . import _docker_cli
-from ._base import ParseResult, Source, decode_errors, evidence_rows, unparsed_errors
-from forensics.lines import LineFrame, lines_from_bytes
+from ._base import Item, ParseResult, batch_lines, context_frame, evidence_rows, record_unparsed
 
 NAME = "github_actions"
 DESCRIPTION = "GitHub Actions job log (runs/logs zip member or per-job text)"
 
-# format: "2026-04-22T12:41:07.1234567Z <text>"
-_TS_RX = (
-    r"^\x{FEFF}?(?P<date>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<frac>\d{1,7}))?Z(?: (?P<msg>.*))?$"
-)
-_LOOKS_TS_RX = r"^\x{FEFF}?\d{4}-\d\d-\d\dT"
+# format: "2026-04-22T12:41:07.1234567Z <text>" (always 7 fractional digits, always Z)
+_LOOKS_TS_RX = r"^\d{4}-\d\d-\d\dT"
 _SNIFF_RX = re.compile(rb"^(?:\xef\xbb\xbf)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z( |$)")
 _KV_RX = r"^  (?P<key>[A-Za-z_][A-Za-z0-9_.-]*): (?P<val>.*)$"
 _PERM_RX = r"^(?P<scope>[A-Za-z][A-Za-z ]*?): (?P<access>read|write|none)\s*$"
@@ -39,10 +36,8 @@ _META = {
     "machine_name": r"^Machine name: '(.*)'\s*$",
     "log_job_name": r"^Complete job name: (.*?)\s*$",
 }
-_ACTION_BY_STEP = (
-    ("Starting job container", "job-container"),
-    ("Starting ", "service-container"),
-)
+_META_LITERALS = ("Runner name: ", "Machine name: ", "Complete job name: ")
+_CONTEXT = ("job_key", "project", "run", "job_name")
 
 
 def sniff(path: str, head: bytes) -> bool:
@@ -58,77 +53,79 @@ def sniff(path: str, head: bytes) -> bool:
     return bool(_SNIFF_RX.match(head))
 
 
-def frame(lines: LineFrame) -> pl.DataFrame:
-    """Timestamps, message text, enclosing group for every line.
+def frame(lines: pl.DataFrame) -> pl.DataFrame:
+    """Timestamps, message text and enclosing step for every line of a batch.
+
+    The timestamp has a fixed width, so it is sliced and parsed rather than matched with
+    capture groups (the hot path: every line of every job).
 
     Args:
-        lines: the file's lines.
+        lines: ``file``, ``line_no``, ``line`` for every line of the batch.
 
     Returns:
-        Columns ``line_no``, ``line``, ``msg``, ``ts_lo``, ``ts_hi``, ``unparsed``,
-        ``scope``, ``step``.
+        Adds ``msg``, ``ts_lo``, ``ts_hi``, ``unparsed``, ``scope`` (line of the step's
+        ``##[group]``) and ``step`` (its title).
     """
-    g = pl.col("line").str.extract_groups(_TS_RX)
-    date = g.struct.field("date").str.to_datetime(
+    text = pl.col("line").str.strip_prefix("\ufeff")
+    # fixed-width checks; strptime and the integer cast validate the digits
+    stamped = (text.str.slice(19, 1) == ".") & text.str.slice(27, 2).is_in(["Z ", "Z"])
+    date = text.str.slice(0, 19).str.to_datetime(
         "%Y-%m-%dT%H:%M:%S", time_zone="UTC", time_unit="us", strict=False
     )
-    frac = g.struct.field("frac")
-    units = frac.str.pad_end(7, "0").cast(pl.Int64, strict=False).fill_null(0)
-    lo = date + pl.duration(microseconds=units // 10)
-    width = pl.when(frac.is_null()).then(999_999).otherwise((units % 10 > 0).cast(pl.Int64))
-    looks = pl.col("line").str.contains(_LOOKS_TS_RX)
-    text = pl.col("line").str.strip_prefix("\ufeff")
-    df = lines.frame.with_columns(
-        lo.alias("ts_lo"),
-        (lo + pl.duration(microseconds=width)).alias("ts_hi"),
-        (looks & date.is_null()).alias("unparsed"),
-        pl.when(date.is_not_null())
-        .then(g.struct.field("msg").fill_null(""))
+    units = text.str.slice(20, 7).cast(pl.UInt32, strict=False).cast(pl.Int64)
+    lo = pl.when(stamped).then(date + pl.duration(microseconds=units // 10))
+    hi = lo + pl.duration(microseconds=(units % 10 > 0).cast(pl.Int64))
+    looks = text.str.contains(_LOOKS_TS_RX)
+    msg = (
+        pl.when(stamped)
+        .then(text.str.slice(29))
         .when(looks)
-        .then(text.str.replace(r"^\S*\s?", ""))
+        .then(text.str.slice(text.str.find(" ", literal=True).fill_null(-1) + 1))
         .otherwise(text)
-        .alias("msg"),
-    ).with_columns(
-        strip_ansi(pl.col("msg")).alias("msg"),
-        pl.col("ts_lo").fill_null(strategy="forward"),
-        pl.col("ts_hi").fill_null(strategy="backward"),
+    )
+    df = lines.with_columns(
+        lo.alias("ts_lo"),
+        hi.alias("ts_hi"),
+        (looks & lo.is_null()).alias("unparsed"),
+        msg.alias("msg"),  # ANSI escapes are stripped later, on the few lines that matter
     )
     # A step's output follows its header group's ##[endgroup]: the scope runs to the next group.
     title = pl.col("msg").str.extract(r"^##\[group\](.*)$", 1)
     return df.with_columns(
-        title.fill_null(strategy="forward").alias("step"),
+        pl.col("ts_lo").fill_null(strategy="forward").over("file"),
+        pl.col("ts_hi").fill_null(strategy="backward").over("file"),
+        title.fill_null(strategy="forward").over("file").alias("step"),
         pl.when(title.is_not_null())
         .then(pl.col("line_no").cast(pl.Int64))
         .fill_null(strategy="forward")
+        .over("file")
         .alias("scope"),
     )
 
 
-def _uses(df: pl.DataFrame, src: Source) -> pl.DataFrame:
+def _uses(df: pl.DataFrame, ctx: pl.DataFrame, hosts: pl.DataFrame) -> pl.DataFrame:
     uses = _docker_cli.image_uses(df)
     step = pl.col("step").fill_null("")
     pulled = pl.col("action") == "pull"
-    job, service = _ACTION_BY_STEP
     action = (
-        pl.when(pulled & step.str.starts_with(job[0]))
-        .then(pl.lit(job[1]))
-        .when(pulled & step.str.starts_with(service[0]))
-        .then(pl.lit(service[1]))
+        pl.when(pulled & step.str.starts_with("Starting job container"))
+        .then(pl.lit("job-container"))
+        .when(pulled & step.str.starts_with("Starting "))
+        .then(pl.lit("service-container"))
         .otherwise(pl.col("action"))
     )
-    return uses.with_columns(
-        action.alias("action"),
-        pl.lit(NAME).alias("format"),
-        pl.lit("job").alias("actor_kind"),
-        pl.lit(src.context["job_key"]).alias("job_key"),
-        pl.lit(src.path).alias("file"),
+    return (
+        uses.with_columns(action.alias("action"), pl.lit(NAME).alias("format"),
+                          pl.lit("job").alias("actor_kind"))  # fmt: skip
+        .join(ctx.select("file", "job_key"), on="file", how="left")
+        .join(hosts, on="file", how="left")
     )
 
 
-def _secrets(df: pl.DataFrame, src: Source) -> pl.DataFrame:
+def _secrets(df: pl.DataFrame, ctx: pl.DataFrame) -> pl.DataFrame:
     msg = pl.col("msg")
     header = pl.when(msg == "env:").then(pl.lit("env")).when(msg == "with:").then(pl.lit("with"))
-    inside = msg.str.contains(r"^  \S") | (msg == "")
+    inside = msg.str.starts_with("  ") | (msg == "")
     context = (
         pl.when(header.is_not_null())
         .then(header)
@@ -136,100 +133,95 @@ def _secrets(df: pl.DataFrame, src: Source) -> pl.DataFrame:
         .then(None)
         .otherwise(pl.lit(""))
         .fill_null(strategy="forward")
+        .over("file")
     )
-    kv = msg.str.extract_groups(_KV_RX)
+    # an action input ("token") is named after its action: "token (with: actions/x@v4)"
+    name = (
+        pl.when(pl.col("context") == "with")
+        .then(pl.format("{} (with: {})", "key", pl.col("step").fill_null("?").str.strip_prefix("Run ")))
+        .otherwise(pl.col("key"))
+    )  # fmt: skip
     return (
-        df.with_columns(context.alias("context"), kv.alias("kv"))
+        df.with_columns(context.alias("context"))
+        .filter(pl.col("context").is_in(["env", "with"]) & msg.str.contains("***", literal=True))
+        .with_columns(msg.str.extract_groups(_KV_RX).alias("kv"))
         .unnest("kv")
-        .filter(
-            pl.col("context").is_in(["env", "with"])
-            & pl.col("val").str.contains("***", literal=True)
-        )
-        .select(
-            pl.lit(src.context["job_key"]).alias("job_key"),
-            # an action input ("token") is named after its action: "token (with: actions/x@v4)"
-            pl.when(pl.col("context") == "with")
-            .then(
-                pl.col("key")
-                + pl.lit(" (with: ")
-                + pl.col("step").fill_null("?").str.strip_prefix("Run ")
-                + pl.lit(")")
-            )
-            .otherwise(pl.col("key"))
-            .alias("name"),
-            "context", "step", "ts_lo", "ts_hi",
-            pl.lit(src.path).alias("file"),
-            pl.col("line_no").cast(pl.Int64).alias("line"),
-        )  # fmt: skip
+        .filter(pl.col("val").str.contains("***", literal=True))
+        .join(ctx.select("file", "job_key"), on="file", how="left")
+        .select("job_key", name.alias("name"), "context", "step", "ts_lo", "ts_hi", "file",
+                pl.col("line_no").cast(pl.Int64).alias("line"))  # fmt: skip
     )
 
 
-def _permissions(df: pl.DataFrame, src: Source) -> pl.DataFrame:
+def _permissions(df: pl.DataFrame, ctx: pl.DataFrame) -> pl.DataFrame:
     perm = pl.col("msg").str.extract_groups(_PERM_RX)
     scope = perm.struct.field("scope").str.replace_all(" ", "")
-    return df.filter(
-        (pl.col("step") == "GITHUB_TOKEN Permissions") & perm.struct.field("access").is_not_null()
-    ).select(
-        pl.lit(src.context["job_key"]).alias("job_key"),
-        scope.str.replace_all(r"([a-z])([A-Z])", "${1}-${2}").str.to_lowercase().alias("scope"),
-        perm.struct.field("access").alias("access"),
-        pl.lit(src.path).alias("file"),
-        pl.col("line_no").cast(pl.Int64).alias("line"),
+    group = df.filter(pl.col("step") == "GITHUB_TOKEN Permissions")
+    return (
+        group.filter(perm.struct.field("access").is_not_null())
+        .join(ctx.select("file", "job_key"), on="file", how="left")
+        .select(
+            "job_key",
+            scope.str.replace_all(r"([a-z])([A-Z])", "${1}-${2}").str.to_lowercase().alias("scope"),
+            perm.struct.field("access").alias("access"),
+            "file",
+            pl.col("line_no").cast(pl.Int64).alias("line"),
+        )
     )
 
 
-def _job_meta(df: pl.DataFrame, src: Source) -> pl.DataFrame:
-    ctx = src.context
+def _job_meta(df: pl.DataFrame, ctx: pl.DataFrame) -> pl.DataFrame:
     found = [
         pl.col("msg").str.extract(rx, 1).drop_nulls().first().alias(name)
         for name, rx in _META.items()
     ]
-    return df.select(
-        pl.lit(ctx["job_key"]).alias("job_key"),
-        pl.lit("github").alias("ci"),
-        pl.lit(ctx.get("project")).alias("project"),
-        pl.lit(ctx.get("run")).alias("run"),
-        pl.lit(ctx.get("job_name")).alias("file_job_name"),
-        *found,
-        pl.col("ts_lo").min().alias("ts_first"),
-        pl.col("ts_hi").max().alias("ts_last"),
-        pl.lit(src.path).alias("file"),
-        pl.lit(1, dtype=pl.Int64).alias("line"),
+    named = (
+        df.filter(pl.col("msg").str.contains_any(list(_META_LITERALS)))
+        .with_columns(strip_ansi(pl.col("msg")))
+        .group_by("file")
+        .agg(*found)
+    )
+    extent = df.group_by("file").agg(
+        pl.col("ts_lo").min().alias("ts_first"), pl.col("ts_hi").max().alias("ts_last")
+    )
+    return (
+        ctx.join(named, on="file", how="left")
+        .join(extent, on="file", how="left")
+        .with_columns(
+            pl.lit("github").alias("ci"),
+            pl.col("job_name").alias("file_job_name"),
+            pl.lit(1, dtype=pl.Int64).alias("line"),
+        )
     )
 
 
-def parse(src: Source, data: bytes) -> ParseResult:
-    """Parse one GitHub Actions job log.
+def parse(items: Sequence[Item]) -> ParseResult:
+    """Parse a batch of GitHub Actions job logs.
 
     Args:
-        src: the file and the identity the bundle layout gives it (``job_key`` required).
-        data: its bytes.
+        items: the files with the identity the bundle layout gives them (``job_key``).
 
     Returns:
-        Image uses, secrets, token permissions, job metadata and evidence lines.
+        Image uses, secrets, token permissions, job metadata, evidence lines and coverage.
     """
-    lines = lines_from_bytes(data)
-    df = frame(lines)
-    result = ParseResult(lines=df.height)
-    bad = df.filter(pl.col("unparsed")).get_column("line_no").to_list()
-    result.unparsed = len(bad)
-    result.errors = decode_errors(lines) + unparsed_errors(bad, "corrupt timestamp")
-    uses = _uses(df, src)
-    secrets = _secrets(df, src)
-    perms = _permissions(df, src)
-    meta = _job_meta(df, src)
-    meta = meta.with_columns(pl.col("machine_name").alias("host"))
-    uses = uses.with_columns(pl.lit(meta.item(0, "machine_name")).cast(pl.String).alias("host"))
+    result = ParseResult()
+    df = frame(batch_lines(items, result))
+    record_unparsed(result, df.filter(pl.col("unparsed")), "corrupt timestamp")
+    ctx = context_frame(items, _CONTEXT)
+    meta = _job_meta(df, ctx)
+    uses = _uses(df, ctx, meta.select("file", pl.col("machine_name").alias("host")))
+    secrets = _secrets(df, ctx)
+    perms = _permissions(df, ctx)
     result.add("image_uses", uses)
     result.add("job_secrets", secrets)
     result.add("token_permissions", perms)
     result.add("gha_job_logs", meta)
     cited = pl.concat(
         [
-            uses.get_column("evidence_lines").explode(),
-            secrets.get_column("line"),
-            perms.get_column("line"),
+            uses.select("file", pl.col("evidence_lines").alias("line")).explode("line"),
+            secrets.select("file", "line"),
+            perms.select("file", "line"),
         ]
     )
-    result.add("evidence", evidence_rows(df, src.path, cited))
+    result.add("evidence", evidence_rows(df, cited))
     return result

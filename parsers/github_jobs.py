@@ -6,6 +6,7 @@ sanitised). See docs.github.com REST "Workflow jobs".
 """
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import polars as pl
@@ -13,7 +14,7 @@ import polars as pl
 from forensics.lines import lines_from_bytes
 
 from . import _json
-from ._base import ParseResult, Source, decode_errors
+from ._base import Item, ParseResult, Source, decode_errors
 
 NAME = "github_jobs"
 DESCRIPTION = "GitHub Actions jobs API response (jobs.json)"
@@ -45,24 +46,17 @@ def _rows(jobs: list[Any], lines: list[int]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, strict=False)
 
 
-def parse(src: Source, data: bytes) -> ParseResult:
-    """Parse one jobs API response.
-
-    Args:
-        src: the file; ``context`` gives ``project`` and ``run`` from the bundle layout.
-        data: its bytes.
-
-    Returns:
-        One ``gha_api_jobs`` row per job.
-    """
+def _parse_one(src: Source, data: bytes, result: ParseResult) -> None:
     lines = lines_from_bytes(data)
-    result = ParseResult(lines=lines.frame.height, errors=decode_errors(lines))
+    stats = result.stats(src.path)
+    stats.lines = lines.frame.height
+    stats.errors.extend(decode_errors(lines))
     doc, error = _json.load_document(data.decode("utf-8", errors="replace").lstrip("\ufeff"))
     jobs = doc.get("jobs") if isinstance(doc, dict) else None
     if not isinstance(jobs, list):
-        result.errors.append(error or (1, "no 'jobs' array in the jobs API response"))
-        result.unparsed = result.lines
-        return result
+        stats.errors.append(error or (1, "no 'jobs' array in the jobs API response"))
+        stats.unparsed = stats.lines
+        return
     df = _rows(jobs, _json.entry_lines(lines, len(jobs), 2))
     lo_start, _ = _json.utc_seconds(pl.col("started_at"))
     _, hi_end = _json.utc_seconds(pl.col("completed_at"))
@@ -80,4 +74,18 @@ def parse(src: Source, data: bytes) -> ParseResult:
             "line",
         ),
     )
+
+
+def parse(items: Sequence[Item]) -> ParseResult:
+    """Parse jobs API responses (each file is one JSON document).
+
+    Args:
+        items: the files; ``context`` gives ``project`` and ``run`` from the bundle layout.
+
+    Returns:
+        One ``gha_api_jobs`` row per job.
+    """
+    result = ParseResult()
+    for src, data in items:
+        _parse_one(src, data, result)
     return result

@@ -1,0 +1,1 @@
+"""Analysis SQL, one query per file, loaded through importlib.resources."""

@@ -1,0 +1,1 @@
+"""HTML report: Jinja2 templates and their renderer."""

@@ -243,7 +243,7 @@ def _natural(text: str) -> tuple[tuple[int, str], ...]:
 
 
 def _job_key(job: dict[str, Any]) -> tuple[Any, ...]:
-    return (_rank(job["verdict"]), job["ci"], job["project"], _natural(job["run"]), job["job"])
+    return (_rank(job["verdict"]), job["ci"], job["project"], _natural(str(job["run"])), job["job"])
 
 
 def _push_key(push: TagPush) -> tuple[Any, ...]:
@@ -377,7 +377,7 @@ def _timeline(data: ReportData, index: dict[tuple[str, int], str]) -> dict[str, 
     unknown = unknown or any(_epoch(p["ts"]) is None for p in pushes)
     x1 = _PLOT_X1 - _UNK_W - 10 if unknown else _PLOT_X1
     axis = _Axis(*_span(data), _PLOT_X0, x1, _PLOT_X1 - _UNK_W / 2)
-    rows, ys, bottom = _lanes(uses, _AXIS_H + _LANE_H)
+    rows, ys, bottom = _lanes(uses, _AXIS_H + _LANE_H * (1 if uses else 2))
     placed = [(ys[(u["lane_kind"], u["group"], u["lane"])], u) for u in uses]
     placed.sort(key=lambda p: (p[0], _use_key(p[1])))
     window = data["advisory"]["window"]

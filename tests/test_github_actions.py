@@ -8,13 +8,14 @@ from forensics.parsers._base import ParseResult, Source
 MAL = "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0"
 PKG = "sha256:290722aa3281d5caf23d0acdc3dbeb3424786a1a01a9cc97e72f147225e37c38"
 T = "2026-04-22T12:41:"
+PATH = "run/0_scan.txt"
 
 
 def parse(*lines: str | bytes) -> ParseResult:
     data = b"\n".join(x if isinstance(x, bytes) else x.encode() for x in lines) + b"\n"
     src = Source("run/0_scan.txt", {"job_key": "run/0_scan.txt", "project": "acme/api",
                                     "run": "1", "job_name": "scan"})  # fmt: skip
-    return github_actions.parse(src, data)
+    return github_actions.parse([(src, data)])
 
 
 def uses(result: ParseResult) -> list[dict[str, object]]:
@@ -34,7 +35,7 @@ def test_bom_and_seven_digit_fraction_become_a_microsecond_interval() -> None:
     (u,) = uses(r)
     assert str(u["ts_lo"]) == "2026-04-22 12:41:07.123456+00:00"
     assert str(u["ts_hi"]) == "2026-04-22 12:41:07.123457+00:00"
-    assert r.unparsed == 0
+    assert r.files[PATH].unparsed == 0
 
 
 def test_docker_pull_block_gives_digest_and_evidence_lines() -> None:
@@ -148,7 +149,7 @@ def test_secret_names_from_masked_env_and_with_blocks() -> None:
     )
     names = sorted(r.tables["job_secrets"].get_column("name").to_list())
     assert names == ["DATABASE_URL", "SSH_PRIVATE_KEY", "token (with: actions/checkout@v4)"]
-    assert r.unparsed == 0
+    assert r.files[PATH].unparsed == 0
 
 
 def test_token_permissions_runner_and_machine() -> None:
@@ -193,11 +194,11 @@ def test_broken_line_invalid_utf8_and_payload_are_reported_not_fatal() -> None:
         "2026-04-22T12:4?:00.3000000Z Digest: " + MAL,
         f"{T}01.0000000Z docker pull checkmarx/kics:latest",
     )
-    assert r.unparsed == 1
-    assert (2, "invalid UTF-8 bytes (replaced with U+FFFD)") in r.errors
-    assert (4, "corrupt timestamp") in r.errors
+    assert r.files[PATH].unparsed == 1
+    assert (2, "invalid UTF-8 bytes (replaced with U+FFFD)") in r.files[PATH].errors
+    assert (4, "corrupt timestamp") in r.files[PATH].errors
     assert len(uses(r)) == 1
-    assert r.lines == 5
+    assert r.files[PATH].lines == 5
 
 
 def test_evidence_text_is_redacted_and_trimmed() -> None:
