@@ -34,7 +34,8 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/python tests/tools/typecheck_tree.py build/typecheck
-	$(BIN)/mypy --config-file pyproject.toml build/typecheck/forensics
+	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
+	  --cache-dir ../mypy-cache forensics
 
 unit: $(STAMP)
 	$(BIN)/pytest -m "not browser"

@@ -233,7 +233,7 @@ def _digest(where: str, entry: object, key: str, image: str, malicious: bool) ->
 
 def _mirrors(where: str, raw: object) -> dict[str, str]:
     if not isinstance(raw, dict):
-        raise AdvisoryError(where, "mirrors", "must be a table of \"host\" = \"upstream\"")
+        raise AdvisoryError(where, "mirrors", 'must be a table of "host" = "upstream"')
     out: dict[str, str] = {}
     for host, upstream in sorted(raw.items()):
         if not isinstance(upstream, str) or not upstream:

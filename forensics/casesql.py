@@ -19,7 +19,7 @@ def _connect(case_dir: Path) -> duckdb.DuckDBPyConnection:
     con.execute("SET TimeZone = 'UTC'")
     for path in tables:
         # Loaded as in-memory tables so that file access can be switched off below.
-        con.read_parquet(str(path)).create_table(path.stem)
+        con.read_parquet(str(path)).to_table(path.stem)
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
     return con

@@ -83,7 +83,6 @@ def investigate(
     2 usage, advisory or bundle error.
 
     Example:
-
     \b
         forensics investigate bundle/ --advisory kics.toml --out case-42
     """
@@ -101,12 +100,13 @@ def sql(
     case: Annotated[Path, typer.Argument(help="Output folder of 'investigate'.")],
     query: Annotated[str, typer.Argument(help="SQL to run (read-only).")],
     csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
-    json: Annotated[bool, typer.Option("--json", help="Print JSON (one array of objects).")] = False,
+    json: Annotated[
+        bool, typer.Option("--json", help="Print JSON (one array of objects).")
+    ] = False,
 ) -> None:
     """Run read-only SQL over the case tables (see the README for tables and columns).
 
     Example:
-
     \b
         forensics sql case-42 "SELECT project, job, verdict FROM job_verdicts"
     """
@@ -120,7 +120,6 @@ def formats() -> None:
     """List the log formats forensics recognizes.
 
     Example:
-
     \b
         forensics formats
     """
@@ -136,7 +135,6 @@ def queries() -> None:
     """List the analysis queries with their inputs and parameters.
 
     Example:
-
     \b
         forensics queries
     """

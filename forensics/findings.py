@@ -31,10 +31,18 @@ def _jobs(analysis: Analysis) -> list[dict[str, Any]]:
     for row in analysis.results["job_verdicts"].iter_rows(named=True):
         out.append(
             {
-                "ci": row["ci"], "project": row["project"], "run": row["run"],
-                "job": row["job"], "runner": row["runner"], "host": row["host"],
-                "verdict": row["verdict"], "reason": row["reason"], "image": row["image"],
-                "tag": row["tag"], "digest": row["digest"], "first_use": iso(row["first_use"]),
+                "ci": row["ci"],
+                "project": row["project"],
+                "run": row["run"],
+                "job": row["job"],
+                "runner": row["runner"],
+                "host": row["host"],
+                "verdict": row["verdict"],
+                "reason": row["reason"],
+                "image": row["image"],
+                "tag": row["tag"],
+                "digest": row["digest"],
+                "first_use": iso(row["first_use"]),
                 "secrets": _job_secrets(analysis, row["job_key"], row["ci"]),
                 "evidence": _evidence(row["evidence"]),
             }  # fmt: skip
@@ -48,9 +56,14 @@ def _hosts(analysis: Analysis) -> list[dict[str, Any]]:
     for row in analysis.results["host_verdicts"].iter_rows(named=True):
         out.append(
             {
-                "host": row["host"], "verdict": row["verdict"], "reason": row["reason"],
-                "image": row["image"], "tag": row["tag"], "digest": row["digest"],
-                "first_use": iso(row["first_use"]), "still_present": row["still_present"],
+                "host": row["host"],
+                "verdict": row["verdict"],
+                "reason": row["reason"],
+                "image": row["image"],
+                "tag": row["tag"],
+                "digest": row["digest"],
+                "first_use": iso(row["first_use"]),
+                "still_present": row["still_present"],
                 "evidence": _evidence(row["evidence"]),
             }  # fmt: skip
         )
@@ -70,8 +83,11 @@ def _secrets(analysis: Analysis) -> list[dict[str, Any]]:
     for row in analysis.results["secrets_to_rotate"].iter_rows(named=True):
         out.append(
             {
-                "name": row["name"], "ci": row["ci"], "project": row["project"],
-                "verdict": row["verdict"], "jobs": sorted(row["jobs"]),
+                "name": row["name"],
+                "ci": row["ci"],
+                "project": row["project"],
+                "verdict": row["verdict"],
+                "jobs": sorted(row["jobs"]),
                 "first_exposed": iso(row["first_exposed"]),
                 "expires_with_job": bool(row["expires_with_job"]),
                 "permissions": _permissions(row["permissions"]),

@@ -1,8 +1,8 @@
-"""Read a text file into a frame of numbered lines, never failing on bad bytes.
+r"""Read a text file into a frame of numbered lines, never failing on bad bytes.
 
-One helper for every parser. polars' native line scanner splits on ``\\n`` only (no split on
-form feeds or ``\\u2028``, which would shift line numbers against the file) and drops a
-trailing ``\\r``. It refuses invalid UTF-8, so such files are decoded with U+FFFD replacement
+One helper for every parser. polars' native line scanner splits on ``\n`` only (no split on
+form feeds or ``\u2028``, which would shift line numbers against the file) and drops a
+trailing ``\r``. It refuses invalid UTF-8, so such files are decoded with U+FFFD replacement
 first; the rest of each line is kept and the lines that held bad bytes are reported.
 """
 

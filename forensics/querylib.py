@@ -130,4 +130,5 @@ def run(con: duckdb.DuckDBPyConnection, query: Query, params: dict[str, Any]) ->
         The result rows.
     """
     bound = {p: params[p] for p in query.params}
-    return con.sql(query.sql, params=bound).pl()
+    frame: pl.DataFrame = con.sql(query.sql, params=bound).pl()
+    return frame

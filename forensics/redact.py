@@ -13,8 +13,8 @@ ANSI_RX = r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07"
 _RULES: tuple[tuple[str, str], ...] = (
     # env/with entries whose key names a credential: keep the key, drop the value.
     (
-        r"^((?:\S+Z )?\s*[A-Za-z_][A-Za-z0-9_]*(?i:token|secret|passw(?:or)?d|pwd|key|pat|credentials?"
-        r"|auth)[A-Za-z0-9_]*\s*[:=]\s*).+$",
+        r"^((?:\S+Z )?\s*[A-Za-z_][A-Za-z0-9_]*"
+        r"(?i:token|secret|passw(?:or)?d|pwd|key|pat|credentials?|auth)[A-Za-z0-9_]*\s*[:=]\s*).+$",
         "${1}***",
     ),
     (r"gh[pousr]_[A-Za-z0-9]{20,}", "[REDACTED]"),

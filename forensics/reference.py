@@ -3,7 +3,8 @@
 ``checkmarx/kics:latest``, ``docker.io/checkmarx/kics:latest``,
 ``index.docker.io/checkmarx/kics:latest`` and ``registry-1.docker.io/checkmarx/kics:latest``
 all become image ``docker.io/checkmarx/kics`` with tag ``latest``; ``alpine`` becomes
-``docker.io/library/alpine`` with the implied tag ``latest``. Tag and digest are kept apart. A bare image ID
+``docker.io/library/alpine`` with the implied tag ``latest``. Tag and digest are kept apart.
+A bare image ID
 (``sha256:<64 hex>`` or 64 hex) is a digest with no image name. Anything that is not a valid
 reference (``$IMAGE``, ``scan``-like words are valid names, but ``-v`` or ``a b`` are not)
 gives a null image.

@@ -25,8 +25,12 @@ def _advisory(adv: Advisory) -> dict[str, Any]:
                 "name": image.name,
                 "tags": list(image.tags),
                 "digests": [
-                    {"digest": d.digest, "kind": d.kind, "malicious": d.malicious,
-                     "platform": d.platform}  # fmt: skip
+                    {
+                        "digest": d.digest,
+                        "kind": d.kind,
+                        "malicious": d.malicious,
+                        "platform": d.platform,
+                    }  # fmt: skip
                     for d in image.digests
                 ],
             }
@@ -44,11 +48,19 @@ def _uses(analysis: Analysis) -> list[dict[str, Any]]:
         lane = f"{u['project']}/{u['run']}/{u['job']}" if is_job else u["host"]
         out.append(
             {
-                "lane": lane, "lane_kind": "job" if is_job else "host",
-                "group": u["project"] if is_job else "hosts", "verdict": u["verdict"],
-                "image": u["image"], "tag": u["tag"], "digest": u["digest"],
-                "ts_lo": iso(u["ts_lo"]), "ts_hi": iso(u["ts_hi"]), "file": u["file"],
-                "line": u["line"], "reason": u["reason"], "action": u["action"],
+                "lane": lane,
+                "lane_kind": "job" if is_job else "host",
+                "group": u["project"] if is_job else "hosts",
+                "verdict": u["verdict"],
+                "image": u["image"],
+                "tag": u["tag"],
+                "digest": u["digest"],
+                "ts_lo": iso(u["ts_lo"]),
+                "ts_hi": iso(u["ts_hi"]),
+                "file": u["file"],
+                "line": u["line"],
+                "reason": u["reason"],
+                "action": u["action"],
             }  # fmt: skip
         )
     return sorted(out, key=lambda u: (u["lane_kind"], u["lane"] or "", u["file"], u["line"]))
@@ -57,9 +69,15 @@ def _uses(analysis: Analysis) -> list[dict[str, Any]]:
 def _pushes(analysis: Analysis) -> list[dict[str, Any]]:
     return [
         {
-            "image": p["image"], "tag": p["tag"], "digest": p["digest"], "action": p["action"],
-            "actor": p["actor"], "ts": iso(p["ts_lo"]), "malicious": p["malicious"],
-            "file": p["file"], "line": p["line"],
+            "image": p["image"],
+            "tag": p["tag"],
+            "digest": p["digest"],
+            "action": p["action"],
+            "actor": p["actor"],
+            "ts": iso(p["ts_lo"]),
+            "malicious": p["malicious"],
+            "file": p["file"],
+            "line": p["line"],
         }  # fmt: skip
         for p in analysis.results["tag_history"].iter_rows(named=True)
     ]

@@ -11,114 +11,114 @@ TS = pl.Datetime("us", "UTC")
 
 IMAGE_USES = pl.Schema(
     {
-        "format": pl.String,  # parser NAME that produced the row
-        "actor_kind": pl.String,  # "job" or "host"
-        "job_key": pl.String,  # jobs.job_key for a job, else null
-        "host": pl.String,  # the host, for host-side evidence (and jobs where known)
-        "action": pl.String,  # pull, run, action-image, job-container, buildkit-from, ...
-        "ref": pl.String,  # the reference as logged
-        "image": pl.String,  # normalized name, e.g. docker.io/checkmarx/kics
-        "tag": pl.String,
-        "digest": pl.String,  # sha256:<hex> recorded by the evidence, else null
-        "digest_kind": pl.String,  # index | platform | config, as the evidence recorded it
-        "cached": pl.Boolean,  # served from a local cache with no pull seen
-        "step": pl.String,  # enclosing step or group
+        "format": pl.String(),  # parser NAME that produced the row
+        "actor_kind": pl.String(),  # "job" or "host"
+        "job_key": pl.String(),  # jobs.job_key for a job, else null
+        "host": pl.String(),  # the host, for host-side evidence (and jobs where known)
+        "action": pl.String(),  # pull, run, action-image, job-container, buildkit-from, ...
+        "ref": pl.String(),  # the reference as logged
+        "image": pl.String(),  # normalized name, e.g. docker.io/checkmarx/kics
+        "tag": pl.String(),
+        "digest": pl.String(),  # sha256:<hex> recorded by the evidence, else null
+        "digest_kind": pl.String(),  # index | platform | config, as the evidence recorded it
+        "cached": pl.Boolean(),  # served from a local cache with no pull seen
+        "step": pl.String(),  # enclosing step or group
         "ts_lo": TS,
         "ts_hi": TS,
-        "file": pl.String,
-        "line": pl.Int64,  # first evidence line
+        "file": pl.String(),
+        "line": pl.Int64(),  # first evidence line
         "evidence_lines": pl.List(pl.Int64),
     }
 )
 
 GHA_JOB_LOGS = pl.Schema(
     {
-        "job_key": pl.String,  # logical path of the job's log (or its step folder)
-        "ci": pl.String,
-        "project": pl.String,
-        "run": pl.String,
-        "file_job_name": pl.String,  # from the file name (lossy: see the README)
-        "log_job_name": pl.String,  # "Complete job name:" line, when present
-        "runner_name": pl.String,
-        "machine_name": pl.String,
+        "job_key": pl.String(),  # logical path of the job's log (or its step folder)
+        "ci": pl.String(),
+        "project": pl.String(),
+        "run": pl.String(),
+        "file_job_name": pl.String(),  # from the file name (lossy: see the README)
+        "log_job_name": pl.String(),  # "Complete job name:" line, when present
+        "runner_name": pl.String(),
+        "machine_name": pl.String(),
         "ts_first": TS,
         "ts_last": TS,
-        "file": pl.String,
-        "line": pl.Int64,
+        "file": pl.String(),
+        "line": pl.Int64(),
     }
 )
 
 GHA_API_JOBS = pl.Schema(
     {
-        "project": pl.String,
-        "run": pl.String,
-        "job_id": pl.String,
-        "name": pl.String,
-        "runner_name": pl.String,
+        "project": pl.String(),
+        "run": pl.String(),
+        "job_id": pl.String(),
+        "name": pl.String(),
+        "runner_name": pl.String(),
         "started_at": TS,
         "completed_at": TS,
-        "file": pl.String,
-        "line": pl.Int64,
+        "file": pl.String(),
+        "line": pl.Int64(),
     }
 )
 
 JOB_SECRETS = pl.Schema(
     {
-        "job_key": pl.String,
-        "name": pl.String,  # the env/with key whose value was masked; never the value
-        "context": pl.String,  # env | with
-        "step": pl.String,
+        "job_key": pl.String(),
+        "name": pl.String(),  # the env/with key whose value was masked; never the value
+        "context": pl.String(),  # env | with
+        "step": pl.String(),
         "ts_lo": TS,
         "ts_hi": TS,
-        "file": pl.String,
-        "line": pl.Int64,
+        "file": pl.String(),
+        "line": pl.Int64(),
     }
 )
 
 TOKEN_PERMISSIONS = pl.Schema(
     {
-        "job_key": pl.String,
-        "scope": pl.String,  # e.g. contents, pull-requests, id-token
-        "access": pl.String,  # read | write | none
-        "file": pl.String,
-        "line": pl.Int64,
+        "job_key": pl.String(),
+        "scope": pl.String(),  # e.g. contents, pull-requests, id-token
+        "access": pl.String(),  # read | write | none
+        "file": pl.String(),
+        "line": pl.Int64(),
     }
 )
 
 TAG_PUSHES = pl.Schema(
     {
-        "image": pl.String,
-        "tag": pl.String,
-        "digest": pl.String,
-        "action": pl.String,  # e.g. repo.tag.push, repo.tag.delete
-        "actor": pl.String,
+        "image": pl.String(),
+        "tag": pl.String(),
+        "digest": pl.String(),
+        "action": pl.String(),  # e.g. repo.tag.push, repo.tag.delete
+        "actor": pl.String(),
         "ts_lo": TS,
         "ts_hi": TS,
-        "file": pl.String,
-        "line": pl.Int64,
+        "file": pl.String(),
+        "line": pl.Int64(),
     }
 )
 
 DOCKER_EVENTS = pl.Schema(
     {
-        "host": pl.String,
-        "type": pl.String,
-        "action": pl.String,
-        "actor_id": pl.String,
-        "image": pl.String,  # Attributes.image (containers) or the pulled ref (images)
-        "name": pl.String,  # Attributes.name
+        "host": pl.String(),
+        "type": pl.String(),
+        "action": pl.String(),
+        "actor_id": pl.String(),
+        "image": pl.String(),  # Attributes.image (containers) or the pulled ref (images)
+        "name": pl.String(),  # Attributes.name
         "ts_lo": TS,
         "ts_hi": TS,
-        "file": pl.String,
-        "line": pl.Int64,
+        "file": pl.String(),
+        "line": pl.Int64(),
     }
 )
 
 EVIDENCE = pl.Schema(
     {
-        "file": pl.String,
-        "line": pl.Int64,
-        "text": pl.String,  # ANSI-stripped, secrets redacted, trimmed
+        "file": pl.String(),
+        "line": pl.Int64(),
+        "text": pl.String(),  # ANSI-stripped, secrets redacted, trimmed
     }
 )
 

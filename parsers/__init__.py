@@ -7,7 +7,7 @@ whose ``sniff`` accepts a file parses it (sniffers are written to be mutually ex
 
 from types import ModuleType
 
-from . import docker_events, dockerhub_audit, github_actions, github_jobs
+from forensics.parsers import docker_events, dockerhub_audit, github_actions, github_jobs
 
 _MODULES: tuple[ModuleType, ...] = (github_actions, github_jobs, docker_events, dockerhub_audit)
 

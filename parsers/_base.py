@@ -186,5 +186,9 @@ def context_frame(items: Sequence[Item], keys: Sequence[str]) -> pl.DataFrame:
     Returns:
         One row per file with ``file`` and the keys.
     """
-    rows = [{"file": src.path} | {k: src.context.get(k) for k in keys} for src, _ in items]
+    rows: list[dict[str, str | None]] = []
+    for src, _ in items:
+        row: dict[str, str | None] = {k: src.context.get(k) for k in keys}
+        row["file"] = src.path
+        rows.append(row)
     return pl.DataFrame(rows, schema={"file": pl.String} | dict.fromkeys(keys, pl.String))

@@ -40,7 +40,9 @@ _RUN_RX = (
 _ACTION_IMAGE_RX = r"^##\[group\]Pull down action image '(?P<ref>[^']+)'"
 _UNABLE_RX = r"^Unable to find image '(?P<ref>[^']+)' locally"
 _LEGACY_FROM_RX = r"^Step \d+/\d+ : FROM (?P<ref>\S+)"
-_PULLING_RX = rf"^(?:(?P<dref>\S+@{_DIGEST})|(?P<tag>[\w][\w.-]{{0,127}})): Pulling from (?P<repo>\S+)\s*$"
+_PULLING_RX = (
+    rf"^(?:(?P<dref>\S+@{_DIGEST})|(?P<tag>[\w][\w.-]{{0,127}})): Pulling from (?P<repo>\S+)\s*$"
+)
 _DIGEST_RX = rf"^Digest: (?P<digest>{_DIGEST})\s*$"
 _STATUS_RX = r"^Status: (?:Downloaded newer image|Image is up to date) for (?P<ref>\S+)\s*$"
 _BUILDKIT_FROM_RX = rf"^#\d+ \[[^\]]*\] FROM (?P<ref>\S+@{_DIGEST})"
@@ -70,7 +72,11 @@ def _requests(df: pl.DataFrame) -> pl.DataFrame:
     ]
     parts = [
         df.filter(msg.str.contains(rx)).select(
-            "file", "line_no", "scope", "step", pl.lit(kind).alias("kind"),
+            "file",
+            "line_no",
+            "scope",
+            "step",
+            pl.lit(kind).alias("kind"),
             msg.str.extract(rx, 1).alias("ref"),
         )  # fmt: skip
         for kind, rx in kinds
@@ -144,9 +150,9 @@ def _block_uses(blocks: pl.DataFrame, req: pl.DataFrame) -> tuple[pl.DataFrame, 
         "file",
         pl.coalesce("req_kind", pl.lit("pull")).replace("run-command", "run").alias("action"),
         pl.coalesce("status_ref", "req_ref", "dref", pl.col("tag")).alias("ref"),
-        pl.coalesce(
-            "status_image", "req_image", pl.lit("docker.io/") + pl.col("repo")
-        ).alias("image"),
+        pl.coalesce("status_image", "req_image", pl.lit("docker.io/") + pl.col("repo")).alias(
+            "image"
+        ),
         pl.coalesce("tag", "status_tag", "req_tag").alias("tag"),
         pl.coalesce("digest", "dref_digest").alias("digest"),
         pl.lit(False).alias("cached"),
@@ -180,7 +186,9 @@ def _request_uses(req: pl.DataFrame, explained: pl.DataFrame, pulls: pl.DataFram
         [
             pulls.select("file", "image", "tag", pl.col("line").alias("pull_line")),
             pulled_uses.select(
-                "file", "image", "tag",
+                "file",
+                "image",
+                "tag",
                 pl.col("evidence_lines").list.first().cast(pl.Int64).alias("pull_line"),
             ),  # fmt: skip
         ]

@@ -16,9 +16,15 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from forensics.parsers._base import (
+    Item,
+    ParseResult,
+    batch_lines,
+    context_frame,
+    evidence_rows,
+    record_unparsed,
+)
 from forensics.reference import with_normalized
-
-from ._base import Item, ParseResult, batch_lines, context_frame, evidence_rows, record_unparsed
 
 NAME = "docker_events"
 DESCRIPTION = "docker events --format '{{json .}}' (JSON lines, old and 2025+ shapes)"

@@ -15,13 +15,19 @@ from typing import Any
 import polars as pl
 
 from forensics.lines import LineFrame, lines_from_bytes
+from forensics.parsers import _json
+from forensics.parsers._base import (
+    Item,
+    ParseResult,
+    Source,
+    decode_errors,
+    evidence_rows,
+    unparsed_errors,
+)
 from forensics.reference import with_normalized
 
-from . import _json
-from ._base import Item, ParseResult, Source, decode_errors, evidence_rows, unparsed_errors
-
 NAME = "dockerhub_audit"
-DESCRIPTION = "Docker Hub audit-log API response (JSON: {\"logs\": [...]}, array or lines)"
+DESCRIPTION = 'Docker Hub audit-log API response (JSON: {"logs": [...]}, array or lines)'
 
 _SNIFF_RX = re.compile(rb'"account"\s*:.*"action"\s*:|"action"\s*:\s*"repo\.', re.DOTALL)
 _LINE_FIELDS = {
@@ -59,9 +65,13 @@ def _entries(doc: Any) -> tuple[list[Any], int] | None:
 def _frame_from_entries(entries: list[Any], lines: list[int]) -> pl.DataFrame:
     rows = [
         {
-            "action": e.get("action"), "name": e.get("name"), "actor": e.get("actor"),
-            "digest": (e.get("data") or {}).get("digest"), "tag": (e.get("data") or {}).get("tag"),
-            "timestamp": e.get("timestamp"), "line_no": n,
+            "action": e.get("action"),
+            "name": e.get("name"),
+            "actor": e.get("actor"),
+            "digest": (e.get("data") or {}).get("digest"),
+            "tag": (e.get("data") or {}).get("tag"),
+            "timestamp": e.get("timestamp"),
+            "line_no": n,
         }  # fmt: skip
         for e, n in zip(entries, lines, strict=True)
         if isinstance(e, dict)

@@ -18,10 +18,16 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from forensics.parsers import _docker_cli
+from forensics.parsers._base import (
+    Item,
+    ParseResult,
+    batch_lines,
+    context_frame,
+    evidence_rows,
+    record_unparsed,
+)
 from forensics.redact import strip_ansi
-
-from . import _docker_cli
-from ._base import Item, ParseResult, batch_lines, context_frame, evidence_rows, record_unparsed
 
 NAME = "github_actions"
 DESCRIPTION = "GitHub Actions job log (runs/logs zip member or per-job text)"
@@ -115,8 +121,9 @@ def _uses(df: pl.DataFrame, ctx: pl.DataFrame, hosts: pl.DataFrame) -> pl.DataFr
         .otherwise(pl.col("action"))
     )
     return (
-        uses.with_columns(action.alias("action"), pl.lit(NAME).alias("format"),
-                          pl.lit("job").alias("actor_kind"))  # fmt: skip
+        uses.with_columns(
+            action.alias("action"), pl.lit(NAME).alias("format"), pl.lit("job").alias("actor_kind")
+        )  # fmt: skip
         .join(ctx.select("file", "job_key"), on="file", how="left")
         .join(hosts, on="file", how="left")
     )
@@ -138,7 +145,11 @@ def _secrets(df: pl.DataFrame, ctx: pl.DataFrame) -> pl.DataFrame:
     # an action input ("token") is named after its action: "token (with: actions/x@v4)"
     name = (
         pl.when(pl.col("context") == "with")
-        .then(pl.format("{} (with: {})", "key", pl.col("step").fill_null("?").str.strip_prefix("Run ")))
+        .then(
+            pl.format(
+                "{} (with: {})", "key", pl.col("step").fill_null("?").str.strip_prefix("Run ")
+            )
+        )
         .otherwise(pl.col("key"))
     )  # fmt: skip
     return (
@@ -148,8 +159,16 @@ def _secrets(df: pl.DataFrame, ctx: pl.DataFrame) -> pl.DataFrame:
         .unnest("kv")
         .filter(pl.col("val").str.contains("***", literal=True))
         .join(ctx.select("file", "job_key"), on="file", how="left")
-        .select("job_key", name.alias("name"), "context", "step", "ts_lo", "ts_hi", "file",
-                pl.col("line_no").cast(pl.Int64).alias("line"))  # fmt: skip
+        .select(
+            "job_key",
+            name.alias("name"),
+            "context",
+            "step",
+            "ts_lo",
+            "ts_hi",
+            "file",
+            pl.col("line_no").cast(pl.Int64).alias("line"),
+        )  # fmt: skip
     )
 
 

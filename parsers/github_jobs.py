@@ -12,14 +12,15 @@ from typing import Any
 import polars as pl
 
 from forensics.lines import lines_from_bytes
-
-from . import _json
-from ._base import Item, ParseResult, Source, decode_errors
+from forensics.parsers import _json
+from forensics.parsers._base import Item, ParseResult, Source, decode_errors
 
 NAME = "github_jobs"
 DESCRIPTION = "GitHub Actions jobs API response (jobs.json)"
 
-_SNIFF_RX = re.compile(rb'"total_count"\s*:.*"jobs"\s*:\s*\[|"jobs"\s*:\s*\[\s*\{\s*"id"', re.DOTALL)
+_SNIFF_RX = re.compile(
+    rb'"total_count"\s*:.*"jobs"\s*:\s*\[|"jobs"\s*:\s*\[\s*\{\s*"id"', re.DOTALL
+)
 _FIELDS = ("id", "run_id", "name", "runner_name", "started_at", "completed_at")
 
 

@@ -11,6 +11,7 @@ from .conftest import KICS, SAMPLE, TRIVY
 
 GOOD = "sha256:" + "60" * 32
 BAD = "sha256:" + "ba" * 32
+PLATFORM = "sha256:" + "bb" * 32
 VALID = f"""
 id = "t"
 title = "test"
@@ -19,7 +20,10 @@ start = "2026-04-22T12:35:00Z"
 [[images]]
 name = "checkmarx/kics"
 tags = ["latest"]
-malicious = ["{BAD}", {{ digest = "{BAD.replace('ba', 'bb')}", kind = "platform", platform = "linux/amd64", index = "{BAD}" }}]
+malicious = [
+  "{BAD}",
+  {{ digest = "{PLATFORM}", kind = "platform", platform = "linux/amd64", index = "{BAD}" }},
+]
 known_good = ["{GOOD}"]
 [mirrors]
 "mirror.gcr.io" = "docker.io"
@@ -65,15 +69,31 @@ ERRORS = [
     (VALID.replace('start = "2026-04-22T12:35:00Z"', ""), "window.start", "required"),
     (VALID.replace(BAD + '"', 'sha256:abc"', 1), "images[0].malicious[0]", "malformed digest"),
     (
-        VALID.replace('[window]\n', '[window]\nend = "2026-04-01T00:00:00Z"\n'),
+        VALID.replace("[window]\n", '[window]\nend = "2026-04-01T00:00:00Z"\n'),
         "window.end",
         "is before window.start",
     ),
     ('colour = "red"\n' + VALID, "colour", "unknown key"),
-    (VALID.replace('tags = ["latest"]', 'tags = ["latest"]\nlabels = []'), "images[0].labels", "unknown key"),
-    (VALID.replace("2026-04-22T12:35:00Z", "2026-04-22T12:35:00"), "window.start", "needs a UTC offset"),
-    (VALID.replace('kind = "platform"', 'kind = "layer"'), "images[0].malicious[1].kind", "must be one of"),
-    (VALID.replace('name = "checkmarx/kics"', 'name = "Not A Ref"'), "images[0].name", "not an image reference"),
+    (
+        VALID.replace('tags = ["latest"]', 'tags = ["latest"]\nlabels = []'),
+        "images[0].labels",
+        "unknown key",
+    ),
+    (
+        VALID.replace("2026-04-22T12:35:00Z", "2026-04-22T12:35:00"),
+        "window.start",
+        "needs a UTC offset",
+    ),
+    (
+        VALID.replace('kind = "platform"', 'kind = "layer"'),
+        "images[0].malicious[1].kind",
+        "must be one of",
+    ),
+    (
+        VALID.replace('name = "checkmarx/kics"', 'name = "Not A Ref"'),
+        "images[0].name",
+        "not an image reference",
+    ),
     ('id = "x"\n[window]\nstart = "2026-04-22T12:35:00Z"\n', "images", "at least one"),
 ]
 

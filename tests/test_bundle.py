@@ -28,7 +28,7 @@ def make_zip(path: Path, members: dict[str, bytes], symlink: str | None = None) 
             zf.writestr(name, data)
         if symlink:
             info = zipfile.ZipInfo(symlink)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             zf.writestr(info, "/etc/passwd")
 
 
@@ -76,7 +76,9 @@ def test_tar_gz_bundle_refuses_links_and_traversal(tmp_path: Path, runner: CliRu
     code, doc = investigate(runner, bundle, tmp_path / "out")
     reasons = {e["file"]: e["reason"] for e in doc["coverage"]["errors"]}
     assert reasons["b/../../evil.txt"] == "refused: '..' in archive member path"
-    assert reasons["b/hosts/h1/events.jsonl"].startswith("refused: link in archive to '/etc/shadow'")
+    assert reasons["b/hosts/h1/events.jsonl"].startswith(
+        "refused: link in archive to '/etc/shadow'"
+    )
     assert code == 1 and len(doc["jobs"]) == 1
 
 

@@ -44,7 +44,9 @@ def test_old_and_new_shapes_and_time_resolution() -> None:
     ev = r.tables["docker_events"].sort("line")
     assert ev.get_column("action").to_list() == ["pull", "pull", "pull"]
     assert ev.get_column("image").to_list() == [
-        "checkmarx/kics:latest", "checkmarx/kics:alpine", "busybox:latest"
+        "checkmarx/kics:latest",
+        "checkmarx/kics:alpine",
+        "busybox:latest",
     ]
     first, second, _ = ev.to_dicts()
     assert (first["ts_hi"] - first["ts_lo"]).total_seconds() == 0.999999
@@ -56,7 +58,10 @@ def test_old_and_new_shapes_and_time_resolution() -> None:
 def test_create_after_pull_is_not_a_second_use_but_cached_create_is() -> None:
     r = parse(NEW_PULL, NEW_CREATE, CACHED_CREATE)
     uses = r.tables["image_uses"].sort("line").select("action", "tag", "cached", "host")
-    assert uses.rows() == [("pull", "alpine", False, "b7"), ("container-create", "debian", True, "b7")]
+    assert uses.rows() == [
+        ("pull", "alpine", False, "b7"),
+        ("container-create", "debian", True, "b7"),
+    ]
 
 
 def test_create_from_image_id_records_a_config_digest() -> None:

@@ -15,7 +15,10 @@ def entry(tag: str, digest: str, ts: str, action: str = "repo.tag.push") -> dict
     }  # fmt: skip
 
 
-ENTRIES = [entry("latest", GOOD, "2026-03-30T10:00:00Z"), entry("latest", BAD, "2026-04-22T12:35:40Z")]
+ENTRIES = [
+    entry("latest", GOOD, "2026-03-30T10:00:00Z"),
+    entry("latest", BAD, "2026-04-22T12:35:40Z"),
+]
 
 
 def parse(data: bytes) -> dict[str, object]:
@@ -32,7 +35,8 @@ def test_api_page_pretty_printed_gives_entry_lines() -> None:
     got = parse(data)
     rows = got["rows"]
     assert [(r["image"], r["tag"], r["digest"]) for r in rows] == [
-        ("docker.io/checkmarx/kics", "latest", GOOD), ("docker.io/checkmarx/kics", "latest", BAD)
+        ("docker.io/checkmarx/kics", "latest", GOOD),
+        ("docker.io/checkmarx/kics", "latest", BAD),
     ]
     lines = data.decode().splitlines()
     assert all(lines[r["line"] - 1].strip().startswith('"digest"') for r in rows)
@@ -63,10 +67,15 @@ def test_jobs_api_response() -> None:
            "completed_at": "2026-04-22T12:45:00Z", "steps": []}]}  # fmt: skip
     data = json.dumps(doc, indent=2).encode()
     assert github_jobs.sniff("x", data) and not dockerhub_audit.sniff("x", data)
-    r = github_jobs.parse([(Source("github/a/b/9001/jobs.json", {"project": "a/b", "run": "9001"}), data)])
+    r = github_jobs.parse(
+        [(Source("github/a/b/9001/jobs.json", {"project": "a/b", "run": "9001"}), data)]
+    )
     (row,) = r.tables["gha_api_jobs"].to_dicts()
     assert (row["job_id"], row["name"], row["runner_name"], row["run"]) == (
-        "42", "scan / kics", "GitHub Actions 12", "9001"
+        "42",
+        "scan / kics",
+        "GitHub Actions 12",
+        "9001",
     )
     bad = github_jobs.parse([(Source("j.json"), b'{"total_count": 1, "jobs": [')]).files["j.json"]
     assert bad.errors and bad.errors[0][1].startswith("invalid JSON")

@@ -9,6 +9,7 @@ MAL = "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0"
 PKG = "sha256:290722aa3281d5caf23d0acdc3dbeb3424786a1a01a9cc97e72f147225e37c38"
 T = "2026-04-22T12:41:"
 PATH = "run/0_scan.txt"
+RUN_ARGS = '-v "$PWD:/src" --entrypoint "" checkmarx/kics:alpine scan'
 
 
 def parse(*lines: str | bytes) -> ParseResult:
@@ -51,7 +52,10 @@ def test_docker_pull_block_gives_digest_and_evidence_lines() -> None:
     )
     (u,) = uses(r)
     assert (u["image"], u["tag"], u["digest"], u["action"]) == (
-        "docker.io/checkmarx/kics", "latest", MAL, "run"
+        "docker.io/checkmarx/kics",
+        "latest",
+        MAL,
+        "run",
     )
     assert u["evidence_lines"] == [2, 4, 5, 7, 8]
     assert u["line"] == 2 and not u["cached"]
@@ -83,7 +87,7 @@ def test_container_action_starts_at_the_group_line() -> None:
 def test_job_and_service_containers() -> None:
     r = parse(
         f"{T}00.0000000Z ##[group]Starting job container",
-        f"{T}00.0000001Z ##[command]/usr/bin/docker --config /home/runner/work/_temp/.docker_1 pull ghcr.io/acme/ci:1",
+        f"{T}00.0000001Z ##[command]/usr/bin/docker --config /tmp/.docker_1 pull ghcr.io/acme/ci:1",
         f"{T}01.0000000Z 1: Pulling from acme/ci",
         f"{T}02.0000000Z Digest: {MAL}",
         f"{T}02.0000001Z Status: Downloaded newer image for ghcr.io/acme/ci:1",
@@ -94,7 +98,10 @@ def test_job_and_service_containers() -> None:
         f"{T}05.0000001Z Status: Downloaded newer image for redis:7",
     )
     got = {(u["image"], u["action"]) for u in uses(r)}
-    assert got == {("ghcr.io/acme/ci", "job-container"), ("docker.io/library/redis", "service-container")}
+    assert got == {
+        ("ghcr.io/acme/ci", "job-container"),
+        ("docker.io/library/redis", "service-container"),
+    }
 
 
 def test_buildkit_from_records_the_resolved_digest() -> None:
@@ -105,7 +112,10 @@ def test_buildkit_from_records_the_resolved_digest() -> None:
     )
     (u,) = uses(r)
     assert (u["action"], u["tag"], u["digest"], u["evidence_lines"]) == (
-        "buildkit-from", "alpine", MAL, [1, 3]
+        "buildkit-from",
+        "alpine",
+        MAL,
+        [1, 3],
     )
 
 
@@ -123,8 +133,8 @@ def test_quiet_pull_then_run_is_one_tag_only_use() -> None:
 
 def test_run_with_no_pull_is_served_from_cache() -> None:
     r = parse(
-        f"{T}00.0000000Z ##[group]Run docker run --rm -v \"$PWD:/src\" --entrypoint \"\" checkmarx/kics:alpine scan",
-        f"{T}00.0000001Z \x1b[36;1mdocker run --rm -v \"$PWD:/src\" --entrypoint \"\" checkmarx/kics:alpine scan\x1b[0m",
+        f"{T}00.0000000Z ##[group]Run docker run --rm " + RUN_ARGS,
+        f"{T}00.0000001Z \x1b[36;1mdocker run --rm " + RUN_ARGS + "\x1b[0m",
     )
     (u,) = uses(r)
     assert (u["tag"], u["cached"], u["action"]) == ("alpine", True, "run")
@@ -168,7 +178,9 @@ def test_token_permissions_runner_and_machine() -> None:
     assert perms == {"contents": "read", "pull-requests": "write", "id-token": "write"}
     meta = r.tables["gha_job_logs"].row(0, named=True)
     assert (meta["runner_name"], meta["machine_name"], meta["log_job_name"]) == (
-        "build-07", "build-07.acme.internal", "scan (linux)"
+        "build-07",
+        "build-07.acme.internal",
+        "scan (linux)",
     )
 
 

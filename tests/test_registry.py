@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from forensics.bundle import open_bundle, walk, is_zip
+from forensics.bundle import is_zip, open_bundle, walk
 from forensics.ingest import HEAD_BYTES
 from forensics.parsers import REGISTRY
 
@@ -32,7 +32,9 @@ def sample_members() -> list[tuple[str, bytes]]:
         return [(m.path, m.data) for m in walk(bundle, errors) if not is_zip(m.data)]
 
 
-@pytest.mark.parametrize(("path", "data"), sample_members(), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    ("path", "data"), sample_members(), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_sample_file_is_recognized_by_at_most_one_parser(path: str, data: bytes) -> None:
     head = data[:HEAD_BYTES]
     accepted = [name for name, m in REGISTRY.items() if m.sniff(path, head)]

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from typing import cast
 
 import pytest
+
 from forensics.reports.render import ReportData, evidence_index, render_report
 
 SCAN_LOG = "github/acme/api/9001/logs.zip!0_scan.txt"

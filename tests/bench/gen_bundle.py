@@ -50,7 +50,8 @@ def _events(rng: random.Random, count: int) -> str:
     for i in range(count):
         t = 1776861300 + i
         image = "checkmarx/kics:alpine" if i % 97 == 0 else f"node:{20 + i % 3}"
-        rows.append(json.dumps({"Type": "container", "Action": rng.choice(["create", "start", "die"]),
+        action = rng.choice(["create", "start", "die"])
+        rows.append(json.dumps({"Type": "container", "Action": action,
                                 "Actor": {"ID": f"{i:064x}", "Attributes": {"image": image}},
                                 "scope": "local", "time": t, "timeNano": t * 10**9}))  # fmt: skip
     return "\n".join(rows) + "\n"
