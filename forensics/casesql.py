@@ -1,7 +1,6 @@
 """``forensics sql``: read-only SQL over a case folder."""
 
 import io
-import json
 from pathlib import Path
 
 import duckdb
@@ -27,8 +26,9 @@ def _connect(case_dir: Path) -> duckdb.DuckDBPyConnection:
 
 def _format(frame: pl.DataFrame, fmt: str) -> str:
     if fmt == "csv":
+        # nested values (lists, structs) become JSON text in their cell
         flat = frame.with_columns(
-            pl.col(c).map_elements(json.dumps, return_dtype=pl.String)
+            pl.struct(pl.col(c).alias("v")).struct.json_encode().str.slice(5).str.head(-1).alias(c)
             for c, t in frame.schema.items()
             if t.is_nested()
         )
