@@ -280,7 +280,7 @@ def _span(data: ReportData) -> tuple[float, float]:
     window = data["advisory"]["window"]
     times = [_epoch(window["start"]), _epoch(window["end"])]
     times += [_epoch(u["ts_lo"]) for u in data["uses"]] + [_epoch(u["ts_hi"]) for u in data["uses"]]
-    times += [_epoch(p["ts"]) for p in data["tag_pushes"]]
+    # Tag pushes do not stretch the axis: a clean push weeks earlier would squeeze the window.
     known = [t for t in times if t is not None] or [0.0]
     lo, hi = min(known), max(known)
     if hi - lo < 60:
@@ -366,6 +366,11 @@ def _push_mark(push: TagPush, axis: _Axis) -> dict[str, Any]:
     return {"d": f"M{x - 4:.1f},{_AXIS_H + 4:.1f}h8l-4,8Z", "title": "\n".join(title), "cls": cls}
 
 
+def _on_axis(ts: str | None, axis: _Axis) -> bool:
+    t = _epoch(ts)
+    return t is None or axis.t0 <= t <= axis.t1
+
+
 def _use_key(use: UseMark) -> tuple[Any, ...]:
     fields = (use["ts_lo"], use["ts_hi"], use["image"], use["tag"], use["digest"], use["action"])
     return (use["file"], use["line"], *(f or "" for f in fields), use["verdict"] or "")
@@ -391,7 +396,9 @@ def _timeline(data: ReportData, index: dict[tuple[str, int], str]) -> dict[str, 
         "ticks": _ticks(axis),
         "window": {"x": f"{wx0:.1f}", "w": f"{max(wx1 - wx0, 1):.1f}"},
         "unknown": {"x": f"{x1 + 10:.1f}", "cx": f"{axis.unknown_x:.1f}"} if unknown else None,
-        "pushes": [_push_mark(p, axis) for p in sorted(pushes, key=_push_key)],
+        "pushes": [
+            _push_mark(p, axis) for p in sorted(pushes, key=_push_key) if _on_axis(p["ts"], axis)
+        ],
         "rows": rows,
         "marks": [_mark(u, axis, y, index[(u["file"], u["line"])]) for y, u in placed],
     }
