@@ -1,5 +1,7 @@
 """Bundle → parsers → case tables: recognize each input, parse it, record coverage."""
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -10,7 +12,7 @@ from forensics import layout
 from forensics.bundle import Bundle, Member, is_zip, list_paths, walk
 from forensics.manifest import sha256_bytes
 from forensics.parsers import REGISTRY
-from forensics.parsers._base import Source
+from forensics.parsers._base import ParseResult, Source
 from forensics.store import TableSink
 
 HEAD_BYTES = 64 * 1024
@@ -18,6 +20,8 @@ BATCH_BYTES = 32 * 1024 * 1024
 """Parse a format's files together until they reach this many bytes..."""
 BATCH_FILES = 2000
 """...or this many files."""
+IN_FLIGHT = 1
+"""Batches parsed in the background while the next one is read."""
 
 FILES_SCHEMA = pl.Schema(
     {
@@ -85,14 +89,21 @@ def _file_row(member: Member, fmt: str | None, status: str) -> dict[str, object]
 
 
 class _Batcher:
-    """Groups recognized files by format and parses each group in one pass."""
+    """Groups recognized files by format and parses each group in one pass.
 
-    def __init__(self, sink: TableSink, cov: Coverage) -> None:
+    One batch is parsed in a worker thread (polars releases the GIL) while the main thread
+    reads, hashes and recognizes the next files; results are collected in submission order,
+    so the output does not depend on timing.
+    """
+
+    def __init__(self, sink: TableSink, cov: Coverage, pool: ThreadPoolExecutor) -> None:
         self.sink = sink
         self.cov = cov
+        self.pool = pool
         self.pending: dict[str, list[tuple[Source, bytes]]] = {}
         self.sizes: dict[str, int] = {}
         self.rows: dict[str, dict[str, object]] = {}
+        self.running: deque[Future[ParseResult]] = deque()
 
     def add(self, module: ModuleType, member: Member, row: dict[str, object]) -> None:
         batch = self.pending.setdefault(module.NAME, [])
@@ -107,7 +118,11 @@ class _Batcher:
         self.sizes[name] = 0
         if not items:
             return
-        result = REGISTRY[name].parse(items)
+        while len(self.running) >= IN_FLIGHT:
+            self._collect(self.running.popleft().result())
+        self.running.append(self.pool.submit(REGISTRY[name].parse, items))
+
+    def _collect(self, result: ParseResult) -> None:
         for path, stats in result.files.items():
             row = self.rows.pop(path)
             row["lines"], row["unparsed_lines"] = stats.lines, stats.unparsed
@@ -118,6 +133,8 @@ class _Batcher:
     def close(self) -> None:
         for name in sorted(self.pending):
             self.flush(name)
+        while self.running:
+            self._collect(self.running.popleft().result())
 
 
 def _route(member: Member, batcher: _Batcher, cov: Coverage, skip: set[str]) -> None:
@@ -153,11 +170,12 @@ def ingest(bundle: Bundle, case_dir: Path) -> Coverage:
     cov = Coverage()
     skip = layout.step_duplicates(list_paths(bundle))
     sink = TableSink(case_dir)
-    batcher = _Batcher(sink, cov)
     try:
-        for member in walk(bundle, cov.errors):
-            _route(member, batcher, cov, skip)
-        batcher.close()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
+            batcher = _Batcher(sink, cov, pool)
+            for member in walk(bundle, cov.errors):
+                _route(member, batcher, cov, skip)
+            batcher.close()
     finally:
         sink.close()
     return cov

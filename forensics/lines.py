@@ -8,7 +8,6 @@ first; the rest of each line is kept and the lines that held bad bytes are repor
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
 
 import polars as pl
 
@@ -28,18 +27,6 @@ class LineFrame:
     bad_lines: list[int]
 
 
-def read_lines(path: Path) -> LineFrame:
-    """Read ``path`` as UTF-8 text lines, replacing undecodable bytes.
-
-    Args:
-        path: the file to read.
-
-    Returns:
-        The numbered lines and the numbers of lines that held invalid UTF-8.
-    """
-    return lines_from_bytes(path.read_bytes())
-
-
 def _scan(data: bytes) -> pl.DataFrame:
     return pl.scan_lines(
         io.BytesIO(data), name="line", row_index_name="line_no", row_index_offset=1
@@ -47,7 +34,7 @@ def _scan(data: bytes) -> pl.DataFrame:
 
 
 def lines_from_bytes(data: bytes) -> LineFrame:
-    """Split raw bytes into numbered lines (see :func:`read_lines`).
+    """Split raw bytes into numbered lines .
 
     Args:
         data: the file's bytes.

@@ -134,18 +134,6 @@ TABLES: dict[str, pl.Schema] = {
 }
 
 
-def empty(table: str) -> pl.DataFrame:
-    """An empty frame with the schema of ``table``.
-
-    Args:
-        table: a key of :data:`TABLES`.
-
-    Returns:
-        A zero-row frame.
-    """
-    return pl.DataFrame(schema=TABLES[table])
-
-
 def conform(table: str, frame: pl.DataFrame) -> pl.DataFrame:
     """Select and cast ``frame`` to the schema of ``table`` (missing columns become null).
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from forensics.schema import TABLES
@@ -19,12 +20,17 @@ _FLUSH_ROWS = 100_000
 
 
 class TableSink:
-    """Buffers rows per table and appends them to ``<case>/<table>.parquet``."""
+    """Buffers rows per table and appends them to ``<case>/<table>.parquet``.
+
+    Rows are converted to plain Arrow arrays on arrival. polars string views share the
+    buffers of the frame they were cut from, so keeping a parser's small result frames would
+    keep every batch's whole input text alive; the copy drops those references.
+    """
 
     def __init__(self, case_dir: Path, schemas: dict[str, pl.Schema] | None = None) -> None:
         self.case_dir = case_dir
         self.schemas = dict(TABLES if schemas is None else schemas)
-        self._buffers: dict[str, list[pl.DataFrame]] = {t: [] for t in self.schemas}
+        self._buffers: dict[str, list[pa.Table]] = {t: [] for t in self.schemas}
         self._rows: dict[str, int] = dict.fromkeys(self.schemas, 0)
         self._writers: dict[str, pq.ParquetWriter] = {}
 
@@ -35,31 +41,35 @@ class TableSink:
             table: the table name.
             frame: rows conformed to the table's schema.
         """
-        self._buffers[table].append(frame)
+        self._buffers[table].append(_arrow(frame))
         self._rows[table] += frame.height
         if self._rows[table] >= _FLUSH_ROWS:
             self._flush(table)
 
     def _flush(self, table: str) -> None:
-        frames = self._buffers[table]
-        if not frames and table in self._writers:
-            return
-        data = pl.concat(frames) if frames else pl.DataFrame(schema=self.schemas[table])
-        arrow = data.to_arrow()
+        tables = self._buffers[table] or [_arrow(pl.DataFrame(schema=self.schemas[table]))]
+        data = pa.concat_tables(tables)
         if table not in self._writers:
             path = self.case_dir / f"{table}.parquet"
-            self._writers[table] = pq.ParquetWriter(str(path), arrow.schema)
-        if arrow.num_rows or not frames:
-            self._writers[table].write_table(arrow)
+            self._writers[table] = pq.ParquetWriter(str(path), data.schema)
+            self._writers[table].write_table(data)  # an empty table still gets its schema
+        elif data.num_rows:
+            self._writers[table].write_table(data)
         self._buffers[table] = []
         self._rows[table] = 0
 
     def close(self) -> None:
         """Flush every table and close the files (every table gets a file, maybe empty)."""
         for table in self.schemas:
-            self._flush(table)
+            if self._buffers[table] or table not in self._writers:
+                self._flush(table)
         for writer in self._writers.values():
             writer.close()
+
+
+def _arrow(frame: pl.DataFrame) -> pa.Table:
+    """A self-contained Arrow copy (classic string arrays, no shared view buffers)."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def write_table(case_dir: Path, name: str, frame: pl.DataFrame) -> None:

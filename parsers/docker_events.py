@@ -60,10 +60,44 @@ def sniff(path: str, head: bytes) -> bool:
     return bool(_SNIFF_RX.match(first))
 
 
+_SHAPE = pl.Struct(
+    {
+        "Type": pl.String(), "Action": pl.String(), "status": pl.String(), "id": pl.String(),
+        "from": pl.String(), "time": pl.String(), "timeNano": pl.String(),
+        "Actor": pl.Struct({"ID": pl.String(), "Attributes": pl.Struct(
+            {"image": pl.String(), "name": pl.String()})}),
+    }
+)  # fmt: skip
+
+
+def _fields(lines: pl.DataFrame) -> pl.DataFrame:
+    """The event fields, decoded once per line; field by field when a line is broken."""
+    line = pl.col("line").str.strip_chars()
+    try:
+        decoded = lines.with_columns(
+            pl.when(line.str.starts_with("{") & line.str.ends_with("}"))
+            .then(line)
+            .str.json_decode(_SHAPE)
+            .alias("_e")
+        )
+    except pl.exceptions.PolarsError:
+        # a line that looks whole but is not valid JSON: extract each field on its own
+        return lines.with_columns(
+            **{k: line.str.json_path_match(p).alias(k) for k, p in _FIELDS.items()}
+        )
+    e = pl.col("_e").struct
+    return decoded.with_columns(
+        *(e.field(k).alias(k) for k in ("Type", "Action", "status", "id", "from", "time")),
+        e.field("timeNano").alias("timeNano"),
+        e.field("Actor").struct.field("ID").alias("actor"),
+        e.field("Actor").struct.field("Attributes").struct.field("image").alias("attr_image"),
+        e.field("Actor").struct.field("Attributes").struct.field("name").alias("attr_name"),
+    ).drop("_e")
+
+
 def _events(lines: pl.DataFrame) -> pl.DataFrame:
     line = pl.col("line").str.strip_chars()
-    got = {k: line.str.json_path_match(p).alias(k) for k, p in _FIELDS.items()}
-    df = lines.with_columns(**got)
+    df = _fields(lines)
     ns = pl.col("timeNano").cast(pl.Int64, strict=False)
     secs = pl.col("time").cast(pl.Int64, strict=False)
     lo = pl.coalesce(ns // 1000, secs * 1_000_000)

@@ -33,7 +33,6 @@ NAME = "github_actions"
 DESCRIPTION = "GitHub Actions job log (runs/logs zip member or per-job text)"
 
 # format: "2026-04-22T12:41:07.1234567Z <text>" (always 7 fractional digits, always Z)
-_LOOKS_TS_RX = r"^\d{4}-\d\d-\d\dT"
 _SNIFF_RX = re.compile(rb"^(?:\xef\xbb\xbf)?\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z( |$)")
 _KV_RX = r"^  (?P<key>[A-Za-z_][A-Za-z0-9_.-]*): (?P<val>.*)$"
 _PERM_RX = r"^(?P<scope>[A-Za-z][A-Za-z ]*?): (?P<access>read|write|none)\s*$"
@@ -63,7 +62,8 @@ def frame(lines: pl.DataFrame) -> pl.DataFrame:
     """Timestamps, message text and enclosing step for every line of a batch.
 
     The timestamp has a fixed width, so it is sliced and parsed rather than matched with
-    capture groups (the hot path: every line of every job).
+    capture groups (the hot path: every line of every job). Intermediate columns are
+    computed once each; the rare line with a corrupt timestamp is fixed up afterwards.
 
     Args:
         lines: ``file``, ``line_no``, ``line`` for every line of the batch.
@@ -72,41 +72,61 @@ def frame(lines: pl.DataFrame) -> pl.DataFrame:
         Adds ``msg``, ``ts_lo``, ``ts_hi``, ``unparsed``, ``scope`` (line of the step's
         ``##[group]``) and ``step`` (its title).
     """
-    text = pl.col("line").str.strip_prefix("\ufeff")
-    # fixed-width checks; strptime and the integer cast validate the digits
-    stamped = (text.str.slice(19, 1) == ".") & text.str.slice(27, 2).is_in(["Z ", "Z"])
-    date = text.str.slice(0, 19).str.to_datetime(
-        "%Y-%m-%dT%H:%M:%S", time_zone="UTC", time_unit="us", strict=False
-    )
-    units = text.str.slice(20, 7).cast(pl.UInt32, strict=False).cast(pl.Int64)
-    lo = pl.when(stamped).then(date + pl.duration(microseconds=units // 10))
-    hi = lo + pl.duration(microseconds=(units % 10 > 0).cast(pl.Int64))
-    looks = text.str.contains(_LOOKS_TS_RX)
-    msg = (
-        pl.when(stamped)
-        .then(text.str.slice(29))
-        .when(looks)
-        .then(text.str.slice(text.str.find(" ", literal=True).fill_null(-1) + 1))
-        .otherwise(text)
-    )
+    # The BOM opens each file; strip it only where some line carries one.
+    if lines.select(pl.col("line").str.starts_with("\ufeff").any()).item():
+        lines = lines.with_columns(pl.col("line").str.strip_prefix("\ufeff"))
+    text = pl.col("line")
     df = lines.with_columns(
-        lo.alias("ts_lo"),
-        hi.alias("ts_hi"),
-        (looks & lo.is_null()).alias("unparsed"),
-        msg.alias("msg"),  # ANSI escapes are stripped later, on the few lines that matter
+        # fixed-width checks; strptime and the integer cast validate the digits
+        ((text.str.slice(19, 1) == ".") & text.str.slice(27, 2).is_in(["Z ", "Z"])).alias("_ok"),
+        text.str.slice(0, 19)
+        .str.to_datetime("%Y-%m-%dT%H:%M:%S", time_zone="UTC", time_unit="us", strict=False)
+        .alias("_date"),
+        text.str.slice(20, 7).cast(pl.UInt32, strict=False).cast(pl.Int64).alias("_units"),
+        ((text.str.slice(4, 1) == "-") & (text.str.slice(10, 1) == "T")).alias("_looks"),
+        text.str.slice(29).alias("_rest"),
     )
+    lo = pl.when(pl.col("_ok")).then(
+        pl.col("_date") + pl.duration(microseconds=pl.col("_units") // 10)
+    )
+    df = (
+        df.with_columns(lo.alias("ts_lo"))
+        .with_columns(
+            (
+                pl.col("ts_lo")
+                + pl.duration(microseconds=(pl.col("_units") % 10 > 0).cast(pl.Int64))
+            ).alias("ts_hi"),
+            (pl.col("_looks") & pl.col("ts_lo").is_null()).alias("unparsed"),
+            pl.when(pl.col("ts_lo").is_not_null())
+            .then(pl.col("_rest"))
+            .otherwise(text)
+            .alias("msg"),
+        )
+        .drop("_ok", "_date", "_units", "_looks", "_rest")
+    )
+    df = _fix_corrupt(df)
     # A step's output follows its header group's ##[endgroup]: the scope runs to the next group.
-    title = pl.col("msg").str.extract(r"^##\[group\](.*)$", 1)
+    is_group = pl.col("msg").str.starts_with("##[group]")
     return df.with_columns(
         pl.col("ts_lo").fill_null(strategy="forward").over("file"),
         pl.col("ts_hi").fill_null(strategy="backward").over("file"),
-        title.fill_null(strategy="forward").over("file").alias("step"),
-        pl.when(title.is_not_null())
-        .then(pl.col("line_no").cast(pl.Int64))
-        .fill_null(strategy="forward")
-        .over("file")
-        .alias("scope"),
-    )
+        pl.when(is_group).then(pl.col("msg").str.slice(9))
+        .fill_null(strategy="forward").over("file").alias("step"),
+        pl.when(is_group).then(pl.col("line_no").cast(pl.Int64))
+        .fill_null(strategy="forward").over("file").alias("scope"),
+    )  # fmt: skip
+
+
+def _fix_corrupt(df: pl.DataFrame) -> pl.DataFrame:
+    """A line whose timestamp is corrupt still carries its message after the first space."""
+    rows = df.get_column("unparsed").arg_true()
+    if rows.is_empty():
+        return df
+    text = df.get_column("line").gather(rows)
+    cut = text.str.find(" ", literal=True).fill_null(-1) + 1
+    fixed = pl.select(text.str.slice(cut)).to_series()
+    msg = df.get_column("msg").clone().scatter(rows, fixed)
+    return df.with_columns(msg.alias("msg"))
 
 
 def _uses(df: pl.DataFrame, ctx: pl.DataFrame, hosts: pl.DataFrame) -> pl.DataFrame:

@@ -83,3 +83,10 @@ def test_truncated_line_and_invalid_utf8_are_counted() -> None:
     names = r.tables["docker_events"].get_column("name").drop_nulls().to_list()
     assert names == ["checkmarx/kics", "\ufffd<img src=x onerror=alert(1)>"]
     assert r.tables["evidence"].filter(pl.col("line") == 1).height == 1
+
+
+def test_line_that_looks_whole_but_is_not_json_falls_back_per_field() -> None:
+    r = parse(NEW_PULL, '{"Type":"image", "Action": pull}', OLD_PULL)
+    assert r.files[PATH].unparsed == 1
+    assert r.tables["docker_events"].get_column("line").to_list() == [1, 3]
+    assert r.tables["image_uses"].height == 2

@@ -60,3 +60,15 @@ def test_sample_bundle_layout_is_documented() -> None:
     for folder in ("github/<owner>/<repo>/<run_id>/", "hosts/<hostname>/", "dockerhub/"):
         assert folder in readme
     assert Path(SAMPLE).is_dir()
+
+
+def test_sample_run_archive_matches_its_source() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "build_zip", ROOT / "tests/tools/build_sample_zip.py"
+    )
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.build(module.SOURCE) == module.TARGET.read_bytes()
