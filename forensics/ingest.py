@@ -16,7 +16,7 @@ from forensics.parsers._base import ParseResult, Source
 from forensics.store import TableSink
 
 HEAD_BYTES = 64 * 1024
-BATCH_BYTES = 32 * 1024 * 1024
+BATCH_BYTES = 16 * 1024 * 1024
 """Parse a format's files together until they reach this many bytes..."""
 BATCH_FILES = 2000
 """...or this many files."""
