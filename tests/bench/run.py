@@ -63,9 +63,11 @@ def main() -> None:
         ]
         for i, (label, source, nbytes, mode) in enumerate(runs):
             m = _measure(source, Path(tmp) / f"out-{i}", mode)
+            rate = nbytes / 1e6 / m["seconds"]
+            peak = m["peak_bytes"] / 2**20
             print(
                 f"{label:27} {nbytes / 1e6:6.0f} MB {m['seconds']:6.1f} s "
-                f"{nbytes / 1e6 / m['seconds']:6.1f} MB/s  peak RSS {m['peak_bytes'] / 2**20:5.0f} MiB"
+                f"{rate:6.1f} MB/s  peak RSS {peak:5.0f} MiB"
             )
 
 
