@@ -15,9 +15,17 @@ import polars as pl
 from forensics import querylib
 from forensics.advisory import Advisory
 
-PIPELINE = ("jobs", "use_verdicts", "job_verdicts", "host_verdicts", "secrets_to_rotate",
-            "job_secret_names",
-            "tag_history")  # fmt: skip
+PIPELINE = (
+    "jobs",
+    "use_verdicts",
+    "actor_verdicts",
+    "job_verdicts",
+    "host_verdicts",
+    "secrets_to_rotate",
+    "job_secret_names",
+    "tag_history",
+)
+"""Queries in the order they run; each result is a table for the ones after it."""
 
 
 @dataclass(frozen=True)

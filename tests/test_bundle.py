@@ -148,3 +148,23 @@ def test_open_bundle_rejects_corrupt_tar(tmp_path: Path) -> None:
     bad.write_bytes(bad.read_bytes()[:700])
     with pytest.raises(BundleError, match="corrupt archive"), open_bundle(bad):
         pass
+
+
+def test_job_with_only_step_files_is_one_job(tmp_path: Path, runner: CliRunner) -> None:
+    run = tmp_path / "b" / "github" / "acme" / "api" / "5"
+    (run / "scan (linux)").mkdir(parents=True)
+    (run / "scan (linux)" / "1_Set up job.txt").write_bytes(
+        b"\xef\xbb\xbf2026-04-22T12:40:00.0000000Z Runner name: 'build-07'\n"
+        b"2026-04-22T12:40:00.1000000Z Machine name: 'build-07'\n"
+    )
+    (run / "scan (linux)" / "2_Run docker pull.txt").write_bytes(LOG)
+    code, doc = investigate(runner, tmp_path / "b", tmp_path / "out")
+    assert code == 0
+    (job,) = doc["jobs"]
+    assert (job["job"], job["run"], job["host"], job["verdict"]) == (
+        "scan (linux)",
+        "5",
+        "build-07",
+        "likely",
+    )
+    assert [h["host"] for h in doc["hosts"]] == ["build-07"]
