@@ -255,8 +255,13 @@ def image_uses(df: pl.DataFrame) -> pl.DataFrame:
         pl.col("evidence_lines").cast(pl.List(pl.Int64)),
         pl.col("evidence_lines").list.first().cast(pl.Int64).alias("line"),
     )
+    # A use lasts from its first evidence line to its last (a pull can straddle a window edge).
+    last = times.select("file", pl.col("line").alias("last"), pl.col("ts_hi").alias("end"))
     return (
-        uses.join(times, on=["file", "line"], how="left")
+        uses.with_columns(pl.col("evidence_lines").list.last().alias("last"))
+        .join(times.drop("ts_hi"), on=["file", "line"], how="left")
+        .join(last, on=["file", "last"], how="left")
+        .rename({"end": "ts_hi"})
         .with_columns(
             pl.when(pl.col("digest").is_not_null()).then(pl.lit("index")).alias("digest_kind")
         )

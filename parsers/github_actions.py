@@ -46,16 +46,16 @@ _CONTEXT = ("job_key", "project", "run", "job_name")
 
 
 def sniff(path: str, head: bytes) -> bool:
-    """Recognize a GitHub Actions log by its first line's 7-digit-fraction timestamp.
+    """Recognize a GitHub Actions log by a 7-digit-fraction timestamp in its first lines.
 
     Args:
         path: the logical path (unused: content decides).
         head: the first bytes of the file.
 
     Returns:
-        True when the first line starts like a GitHub Actions log line.
+        True when one of the first five lines starts like a GitHub Actions log line.
     """
-    return bool(_SNIFF_RX.match(head))
+    return any(_SNIFF_RX.match(line) for line in head.split(b"\n", 5)[:5])
 
 
 def frame(lines: pl.DataFrame) -> pl.DataFrame:

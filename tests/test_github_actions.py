@@ -223,3 +223,17 @@ def test_evidence_text_is_redacted_and_trimmed() -> None:
     assert ev.filter(pl.col("text").str.len_chars() > 240).is_empty()
     assert ev.get_column("line").to_list() == [2, 3]
     assert ev.get_column("text").str.ends_with("…").to_list() == [False, True]
+
+
+def test_a_pull_lasts_from_its_first_to_its_last_line() -> None:
+    r = parse(
+        "2026-04-22T14:04:59.0000000Z latest: Pulling from checkmarx/kics",
+        "2026-04-22T14:05:03.0000000Z Status: Downloaded newer image for checkmarx/kics:latest",
+    )
+    (u,) = uses(r)
+    assert str(u["ts_lo"]) == "2026-04-22 14:04:59+00:00"
+    assert str(u["ts_hi"]) == "2026-04-22 14:05:03+00:00"
+
+
+def test_sniff_tolerates_a_leading_line_without_timestamp() -> None:
+    assert github_actions.sniff("x", b"\n2026-04-22T12:41:07.1234567Z Current runner version")
