@@ -90,22 +90,22 @@ def _frame_from_lines(lines: LineFrame) -> tuple[pl.DataFrame, list[int]]:
     return got.filter(ok).with_columns(pl.col("line_no").cast(pl.Int64)), bad
 
 
-def _cite_digest_lines(df: pl.DataFrame, lines: LineFrame) -> pl.DataFrame:
-    """Point each pretty-printed entry at its ``"digest"`` line, the one worth quoting."""
-    digests = lines.frame.filter(pl.col("line").str.contains('"digest"', literal=True)).select(
-        pl.col("line_no").cast(pl.Int64).alias("digest_line")
-    )
+def _cite_lines(df: pl.DataFrame, lines: LineFrame) -> pl.DataFrame:
+    """Point each pretty-printed entry at its ``"digest"`` line (else its ``"tag"`` line)."""
     starts = df.select(pl.col("line_no").alias("start")).unique().sort("start")
-    nxt = starts.with_columns(pl.col("start").shift(-1).alias("next"))
-    cited = (
-        nxt.join_asof(digests, left_on="start", right_on="digest_line", strategy="forward")
-        .filter(pl.col("next").is_null() | (pl.col("digest_line") < pl.col("next")))
-        .select("start", "digest_line")
-    )
+    cited = starts.with_columns(pl.col("start").shift(-1).alias("next"))
+    for key in ("digest", "tag"):
+        found = lines.frame.filter(pl.col("line").str.contains(f'"{key}"', literal=True)).select(
+            pl.col("line_no").cast(pl.Int64).alias(key)
+        )
+        cited = cited.join_asof(found, left_on="start", right_on=key, strategy="forward")
+        inside = pl.col("next").is_null() | (pl.col(key) < pl.col("next"))
+        cited = cited.with_columns(pl.when(inside).then(pl.col(key)).alias(key))
+    cited = cited.select("start", pl.coalesce("digest", "tag").alias("cite"))
     return (
         df.join(cited, left_on="line_no", right_on="start", how="left")
-        .with_columns(pl.coalesce("digest_line", "line_no").alias("line_no"))
-        .drop("digest_line")
+        .with_columns(pl.coalesce("cite", "line_no").alias("line_no"))
+        .drop("cite")
     )
 
 
@@ -137,7 +137,7 @@ def _parse_one(src: Source, data: bytes, result: ParseResult) -> None:
     if found is not None:
         entries, depth = found
         frame = _frame_from_entries(entries, _json.entry_lines(lines, len(entries), depth))
-        frame = _cite_digest_lines(frame, lines)
+        frame = _cite_lines(frame, lines)
     elif text.lstrip().startswith("{") and "\n{" in text.strip():
         frame, bad = _frame_from_lines(lines)
         stats.unparsed = len(bad)
