@@ -24,9 +24,7 @@ demo: $(STAMP)
 	  status=$$?; \
 	  if [ $$status -gt 1 ]; then exit $$status; fi; \
 	  if [ $$status -eq 1 ]; then echo "(exit status 1: the run completed; some input was not understood, see the coverage section)"; fi
-	@echo "Report:   $(OUT)/report.html"
-	@echo "Findings: $(OUT)/findings.json"
-	@echo "Case:     $(OUT)/case/  (try: $(BIN)/forensics sql $(OUT) \"SELECT * FROM job_verdicts\")"
+	@echo "case:     $(OUT)/case/  (try: $(BIN)/forensics sql $(OUT) \"SELECT * FROM job_verdicts\")"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
