@@ -23,6 +23,7 @@ PIPELINE = (
     "host_verdicts",
     "secrets_to_rotate",
     "job_secret_names",
+    "job_secret_lines",
     "tag_history",
 )
 """Queries in the order they run; each result is a table for the ones after it."""

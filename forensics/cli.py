@@ -116,6 +116,36 @@ def sql(
 
 
 @app.command()
+@boundary
+def verify(
+    case: Annotated[Path, typer.Argument(help="Output folder of 'investigate'.")],
+    bundle: Annotated[
+        Path | None, typer.Option("--bundle", help="Where the bundle is now, if it moved.")
+    ] = None,
+) -> None:
+    """Re-hash the inputs, the advisory and findings.json named in the case manifest.
+
+    Exit status: 0 nothing changed, 1 something changed or went missing.
+
+    Example:
+    \b
+        forensics verify case-42
+    """
+    from forensics.verify import verify as run
+
+    result = run(case, bundle)
+    for path, problem in result.changed:
+        typer.echo(f"{problem}: {path}")
+    for path in result.added:
+        typer.echo(f"not in the manifest (ignored): {path}")
+    if result.ok:
+        typer.echo(f"ok: {result.checked} files match the manifest")
+        raise typer.Exit(int(ExitCode.OK))
+    typer.echo(f"{len(result.changed)} of {result.checked} files changed or missing", err=True)
+    raise typer.Exit(int(ExitCode.CHANGED))
+
+
+@app.command()
 def formats() -> None:
     """List the log formats forensics recognizes.
 

@@ -10,6 +10,8 @@ class ExitCode(IntEnum):
     """All input was understood (``investigate``), or the command succeeded."""
     INPUT_NOT_UNDERSTOOD = 1
     """The run completed, but some input was not understood; or ``verify`` found changes."""
+    CHANGED = 1
+    """``verify``: an input, the advisory or findings.json changed or went missing."""
     USAGE = 2
     """Bad usage, a bad advisory file, or an unusable bundle or case folder."""
 

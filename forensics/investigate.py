@@ -43,13 +43,17 @@ def _prepare_out(bundle: Path, out: Path) -> Path:
     return case
 
 
-def _manifest(adv: Advisory, cov: Coverage, bundle: Path, sha: str | None) -> dict[str, Any]:
+def _manifest(
+    adv: Advisory, cov: Coverage, bundle: Path, archive_sha: str | None, findings_sha: str
+) -> dict[str, Any]:
     files = cov.files_frame().sort("path")
     return {
         "format": "forensics-manifest/1",
         "tool": {"name": "forensics", "version": __version__},
-        "advisory": {"id": adv.id, "file": Path(adv.path).name, "sha256": adv.sha256},
-        "bundle": {"name": bundle.name, "archive_sha256": sha},
+        # paths as given on the command line, so that `forensics verify` can find them again
+        "advisory": {"id": adv.id, "path": adv.path, "sha256": adv.sha256},
+        "bundle": {"path": str(bundle), "archive_sha256": archive_sha},
+        "findings_sha256": findings_sha,
         "files": files.select("path", "size", "sha256", "format", "status").to_dicts(),
     }
 
@@ -82,11 +86,11 @@ def investigate(
     for name, frame in analysis.results.items():
         write_table(case, name, frame)
     write_duckdb(case)
-    write_json(case / "manifest.json", _manifest(adv, cov, bundle, archive_sha))
     doc = findings.build(adv, analysis, cov)
-    write_json(out / "findings.json", doc)
+    findings_sha = write_json(out / "findings.json", doc)
+    write_json(case / "manifest.json", _manifest(adv, cov, bundle, archive_sha, findings_sha))
     evidence = pl.read_parquet(case / "evidence.parquet")
-    data = report_data.build(adv, analysis, cov, doc, evidence, generated_at)
+    data = report_data.build(adv, analysis, cov, doc, evidence, generated_at, findings_sha)
     (out / "report.html").write_text(render_report(data), encoding="utf-8")  # type: ignore[arg-type]
     cov_doc = doc["coverage"]
     clean = not cov_doc["errors"] and cov_doc["unparsed_lines"] == 0

@@ -1,15 +1,22 @@
 """Gather what the HTML report shows (``forensics.reports.render.ReportData``)."""
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from forensics import __version__
+from forensics import __version__, querylib
 from forensics.advisory import Advisory
 from forensics.analysis import Analysis
+from forensics.gaps import gaps
 from forensics.ingest import Coverage
 from forensics.timefmt import iso, iso_seconds
+
+FINDING_QUERIES = (
+    "use_verdicts", "actor_verdicts", "job_verdicts", "host_verdicts", "secrets_to_rotate",
+)  # fmt: skip
+"""The queries whose results are the findings, shown with their parameters in the report."""
 
 
 def _advisory(adv: Advisory) -> dict[str, Any]:
@@ -83,6 +90,39 @@ def _pushes(analysis: Analysis) -> list[dict[str, Any]]:
     ]
 
 
+def _secret_cells(analysis: Analysis) -> list[dict[str, Any]]:
+    """Where each secret name first appears in each flagged job (GITHUB_TOKEN: its permissions)."""
+    jobs = (
+        analysis.results["job_verdicts"]
+        .filter(pl.col("verdict").is_in(["confirmed", "likely", "possible"]))
+        .select(
+            "job_key", "ci", "project", pl.format("{}/{}/{}", "project", "run", "job").alias("job")
+        )
+    )
+    named = analysis.results["job_secret_lines"]
+    cells = jobs.join(named, on="job_key", how="inner").select(
+        "project", "name", "job", "file", "line"
+    )
+    return cells.sort("project", "name", "job", "file", "line").to_dicts()
+
+
+def _queries(analysis: Analysis) -> list[dict[str, Any]]:
+    out = []
+    for name in FINDING_QUERIES:
+        query = querylib.load(name)
+        params = {p: _param_text(analysis.params[p]) for p in query.params}
+        out.append({"name": name, "purpose": query.purpose, "sql": query.sql, "params": params})
+    return out
+
+
+def _param_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return iso_seconds(value)
+    return str(value)
+
+
 def _cited(findings: dict[str, Any], uses: list[dict[str, Any]]) -> set[tuple[str, int]]:
     cited = {(u["file"], u["line"]) for u in uses}
     for key in ("jobs", "hosts", "secrets"):
@@ -98,6 +138,7 @@ def build(
     findings: dict[str, Any],
     evidence: pl.DataFrame,
     generated_at: str | None,
+    findings_sha256: str,
 ) -> dict[str, Any]:
     """Everything the report renders.
 
@@ -108,13 +149,16 @@ def build(
         findings: the findings document.
         evidence: the case's ``evidence`` table (display text per file and line).
         generated_at: a generation time to print, or None for none.
+        findings_sha256: SHA-256 of the findings.json bytes.
 
     Returns:
         A ``ReportData`` mapping.
     """
     uses = _uses(analysis)
     pushes = _pushes(analysis)
+    cells = _secret_cells(analysis)
     cited = _cited(findings, uses) | {(p["file"], p["line"]) for p in pushes}
+    cited |= {(c["file"], c["line"]) for c in cells}
     keys = pl.DataFrame(sorted(cited), schema={"file": pl.String, "line": pl.Int64}, orient="row")
     lines = keys.join(evidence.unique(["file", "line"]), on=["file", "line"], how="left")
     return {
@@ -129,4 +173,8 @@ def build(
             for r in lines.sort(["file", "line"]).iter_rows(named=True)
         ],
         "files": cov.files_frame().sort("path").to_dicts(),
+        "findings_sha256": findings_sha256,
+        "secret_cells": cells,
+        "queries": _queries(analysis),
+        "gaps": gaps(analysis),
     }

@@ -4,6 +4,7 @@ Tables are written incrementally (row groups appended as parsers produce rows), 
 stays bounded by the largest file being parsed, not by the bundle.
 """
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -105,12 +106,16 @@ def write_duckdb(case_dir: Path) -> None:
         con.close()
 
 
-def write_json(path: Path, doc: Any) -> None:
+def write_json(path: Path, doc: Any) -> str:
     """Write JSON deterministically (sorted keys, 2-space indent, trailing newline).
 
     Args:
         path: the file.
         doc: the document.
+
+    Returns:
+        The SHA-256 of the bytes written.
     """
-    text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    data = (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
