@@ -133,17 +133,23 @@ def _events(lines: pl.DataFrame) -> pl.DataFrame:
 
 def _uses(events: pl.DataFrame) -> pl.DataFrame:
     ev = with_normalized(events, "image", ("norm", "tag", "digest"))
+    # one key per host and image reference, so that the nearest earlier pull is one asof join
+    key = pl.concat_str(
+        [pl.col(c).fill_null("") for c in ("host", "norm", "tag", "digest")], separator="\x00"
+    )
+    ev = ev.with_columns(key.alias("key"))
     pulls = ev.filter((pl.col("type") == "image") & (pl.col("action") == "pull"))
     made = (
         ev.filter((pl.col("type") == "container") & pl.col("action").is_in(["create", "start"]))
         .unique(subset=["host", "actor_id"], keep="first", maintain_order=True)
-        .join(
-            pulls.select("host", "norm", "tag", pl.col("ts_lo").alias("pulled")),
-            on=["host", "norm", "tag"], how="left", nulls_equal=True,
+        .sort("ts_lo")
+        .join_asof(
+            pulls.select("key", pl.col("ts_lo").alias("pulled")).sort("pulled"),
+            left_on="ts_lo", right_on="pulled", by="key", strategy="backward",
+            check_sortedness=False,
         )
-        .group_by(["file", "line"], maintain_order=True)
-        .agg(pl.all().exclude("pulled").first(), (pl.col("pulled") <= pl.col("ts_lo")).any())
-        .filter(~pl.col("pulled").fill_null(False))
+        .filter(pl.col("pulled").is_null())  # no pull before it: served from the local cache
+        .sort("file", "line")
     )  # fmt: skip
     both = pl.concat(
         [
