@@ -14,6 +14,7 @@ import polars as pl
 
 from forensics import querylib
 from forensics.advisory import Advisory
+from forensics.schema import TABLES
 
 PIPELINE = (
     "jobs",
@@ -75,7 +76,7 @@ def advisory_tables(adv: Advisory) -> dict[str, pl.DataFrame]:
 
 
 def connect(case_dir: Path) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with a view per case table.
+    """An in-memory connection with a view per parsed case table (not earlier results).
 
     Args:
         case_dir: the case folder.
@@ -85,8 +86,8 @@ def connect(case_dir: Path) -> duckdb.DuckDBPyConnection:
     """
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    for path in sorted(case_dir.glob("*.parquet")):
-        con.read_parquet(str(path)).create_view(path.stem)
+    for name in sorted(TABLES):
+        con.read_parquet(str(case_dir / f"{name}.parquet")).create_view(name)
     return con
 
 
