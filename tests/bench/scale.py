@@ -18,6 +18,18 @@ from tests.bench.run import ADVISORY
 
 MAL = "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0"
 TAGS = ["latest", "alpine", "v2.1.20", "v1.7.13"]
+_CHILD = """
+import resource, sys, time
+from forensics.cli import main
+t = time.perf_counter()
+sys.argv = ["forensics"] + sys.argv[1:]
+try:
+    main()
+except SystemExit:
+    pass
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+print("seconds", round(time.perf_counter() - t, 1), "peak MiB", peak)
+"""
 
 
 def _job(rng: random.Random, n: int) -> str:
@@ -47,8 +59,8 @@ def _events(host: int, count: int) -> str:
         image = "checkmarx/kics:alpine" if i % 5000 == 0 else f"node:{20 + i % 3}"
         kind = "image" if i % 50 == 0 else "container"
         action = "pull" if kind == "image" else "start"
-        rows.append(json.dumps({"Type": kind, "Action": action, "Actor": {"ID": image if kind == "image" else f"{i:x}",
-                    "Attributes": {"image": image}}, "time": t}))  # fmt: skip
+        actor = {"ID": image if kind == "image" else f"{i:x}", "Attributes": {"image": image}}
+        rows.append(json.dumps({"Type": kind, "Action": action, "Actor": actor, "time": t}))
     return "\n".join(rows) + "\n"
 
 
@@ -75,13 +87,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="forensics-scale-") as tmp:
         bundle, out = Path(tmp) / "bundle", Path(tmp) / "out"
         generate(bundle, args.jobs, args.events)
-        cmd = [sys.executable, "-c", "import resource, sys, time; from forensics.cli import main; "
-               "t = time.perf_counter(); sys.argv = ['forensics'] + sys.argv[1:]\n"
-               "try:\n    main()\nexcept SystemExit:\n    pass\n"
-               "print('seconds', round(time.perf_counter() - t, 1), 'peak MiB', "
-               "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)",
-               "investigate", str(bundle), "--advisory", str(ADVISORY), "--out", str(out)]  # fmt: skip
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        args = ["investigate", str(bundle), "--advisory", str(ADVISORY), "--out", str(out)]
+        done = subprocess.run([sys.executable, "-c", _CHILD, *args], capture_output=True, text=True)
         print(done.stdout.strip() or done.stderr[-2000:])
         for name in ("report.html", "findings.json"):
             print(f"{name}: {(out / name).stat().st_size / 1e6:.1f} MB")
