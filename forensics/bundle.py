@@ -13,7 +13,7 @@ import stat
 import tarfile
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -84,16 +84,32 @@ def _zip_member_problem(info: zipfile.ZipInfo) -> str | None:
     return problem
 
 
+def _write_members(
+    members: Iterable[tuple[str, str | None, Callable[[], bytes | None]]],
+    dest: Path,
+    refused: list[tuple[str, str]],
+) -> None:
+    """Write safe archive members under ``dest``; record the others, never write them."""
+    for name, problem, read in members:
+        if problem:
+            refused.append((name, problem))
+            continue
+        data = read()
+        if data is not None:
+            target = dest / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
 def _extract_zip(src: Path, dest: Path, refused: list[tuple[str, str]]) -> None:
     with zipfile.ZipFile(src) as zf:
-        for info in sorted(zf.infolist(), key=lambda i: i.filename):
-            problem = _zip_member_problem(info)
-            if problem:
-                refused.append((info.filename, problem))
-            elif not info.is_dir():
-                target = dest / info.filename
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(zf.read(info))
+        infos = sorted(zf.infolist(), key=lambda i: i.filename)
+        members = (
+            (i.filename, _zip_member_problem(i),
+             (lambda i=i: None if i.is_dir() else zf.read(i)))
+            for i in infos
+        )  # fmt: skip
+        _write_members(members, dest, refused)
 
 
 def _tar_member_problem(member: tarfile.TarInfo) -> str | None:
@@ -105,18 +121,16 @@ def _tar_member_problem(member: tarfile.TarInfo) -> str | None:
     return problem
 
 
+def _tar_read(tf: tarfile.TarFile, member: tarfile.TarInfo) -> bytes | None:
+    handle = tf.extractfile(member) if member.isfile() else None
+    return None if handle is None else handle.read()
+
+
 def _extract_tar(src: Path, dest: Path, refused: list[tuple[str, str]]) -> None:
     with tarfile.open(src) as tf:
-        for member in sorted(tf.getmembers(), key=lambda m: m.name):
-            problem = _tar_member_problem(member)
-            if problem:
-                refused.append((member.name, problem))
-            elif member.isfile():
-                handle = tf.extractfile(member)
-                if handle is not None:
-                    target = dest / member.name
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_bytes(handle.read())
+        infos = sorted(tf.getmembers(), key=lambda m: m.name)
+        members = ((m.name, _tar_member_problem(m), (lambda m=m: _tar_read(tf, m))) for m in infos)
+        _write_members(members, dest, refused)
 
 
 @contextmanager

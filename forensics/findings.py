@@ -1,5 +1,6 @@
 """``findings.json`` (format ``forensics-findings/1``): sorted, byte-identical per input."""
 
+from datetime import datetime
 from typing import Any
 
 import polars as pl
@@ -26,48 +27,31 @@ def _job_secrets(analysis: Analysis, job_key: str, ci: str | None) -> list[str]:
     return sorted(names)
 
 
+JOB_FIELDS = ("ci", "project", "run", "job", "runner", "host", "verdict", "reason", "image",
+              "tag", "digest", "first_use")  # fmt: skip
+HOST_FIELDS = ("host", "verdict", "reason", "image", "tag", "digest", "first_use", "still_present")
+SECRET_FIELDS = ("name", "ci", "project", "verdict", "first_exposed")
+
+
+def _record(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields of a result row, times as ISO strings, plus its evidence."""
+    out = {f: iso(row[f]) if isinstance(row[f], datetime) else row[f] for f in fields}
+    out["evidence"] = _evidence(row["evidence"])
+    return out
+
+
 def _jobs(analysis: Analysis) -> list[dict[str, Any]]:
-    out = []
-    for row in analysis.results["job_verdicts"].iter_rows(named=True):
-        out.append(
-            {
-                "ci": row["ci"],
-                "project": row["project"],
-                "run": row["run"],
-                "job": row["job"],
-                "runner": row["runner"],
-                "host": row["host"],
-                "verdict": row["verdict"],
-                "reason": row["reason"],
-                "image": row["image"],
-                "tag": row["tag"],
-                "digest": row["digest"],
-                "first_use": iso(row["first_use"]),
-                "secrets": _job_secrets(analysis, row["job_key"], row["ci"]),
-                "evidence": _evidence(row["evidence"]),
-            }  # fmt: skip
-        )
+    out = [
+        _record(row, JOB_FIELDS) | {"secrets": _job_secrets(analysis, row["job_key"], row["ci"])}
+        for row in analysis.results["job_verdicts"].iter_rows(named=True)
+    ]
     return sorted(out, key=lambda j: (j["ci"] or "", j["project"] or "", j["run"] or "",
                                       j["job"] or "", j["evidence"][0]["file"]))  # fmt: skip
 
 
 def _hosts(analysis: Analysis) -> list[dict[str, Any]]:
-    out = []
-    for row in analysis.results["host_verdicts"].iter_rows(named=True):
-        out.append(
-            {
-                "host": row["host"],
-                "verdict": row["verdict"],
-                "reason": row["reason"],
-                "image": row["image"],
-                "tag": row["tag"],
-                "digest": row["digest"],
-                "first_use": iso(row["first_use"]),
-                "still_present": row["still_present"],
-                "evidence": _evidence(row["evidence"]),
-            }  # fmt: skip
-        )
-    return sorted(out, key=lambda h: h["host"])
+    rows = analysis.results["host_verdicts"].iter_rows(named=True)
+    return sorted((_record(row, HOST_FIELDS) for row in rows), key=lambda h: h["host"])
 
 
 def _permissions(value: Any) -> dict[str, str] | None:
@@ -79,21 +63,15 @@ def _permissions(value: Any) -> dict[str, str] | None:
 
 
 def _secrets(analysis: Analysis) -> list[dict[str, Any]]:
-    out = []
-    for row in analysis.results["secrets_to_rotate"].iter_rows(named=True):
-        out.append(
-            {
-                "name": row["name"],
-                "ci": row["ci"],
-                "project": row["project"],
-                "verdict": row["verdict"],
-                "jobs": sorted(row["jobs"]),
-                "first_exposed": iso(row["first_exposed"]),
-                "expires_with_job": bool(row["expires_with_job"]),
-                "permissions": _permissions(row["permissions"]),
-                "evidence": _evidence(row["evidence"]),
-            }  # fmt: skip
-        )
+    out = [
+        _record(row, SECRET_FIELDS)
+        | {
+            "jobs": sorted(row["jobs"]),
+            "expires_with_job": bool(row["expires_with_job"]),
+            "permissions": _permissions(row["permissions"]),
+        }
+        for row in analysis.results["secrets_to_rotate"].iter_rows(named=True)
+    ]
     return sorted(out, key=lambda s: (s["ci"] or "", s["project"] or "", s["name"]))
 
 
