@@ -31,7 +31,7 @@ IMAGE_USES = pl.Schema(
     }
 )
 
-GHA_JOB_LOGS = pl.Schema(
+JOB_LOGS = pl.Schema(
     {
         "job_key": pl.String(),  # logical path of the job's log (or its step folder)
         "ci": pl.String(),
@@ -124,7 +124,7 @@ EVIDENCE = pl.Schema(
 
 TABLES: dict[str, pl.Schema] = {
     "image_uses": IMAGE_USES,
-    "gha_job_logs": GHA_JOB_LOGS,
+    "job_logs": JOB_LOGS,
     "gha_api_jobs": GHA_API_JOBS,
     "job_secrets": JOB_SECRETS,
     "token_permissions": TOKEN_PERMISSIONS,

@@ -254,7 +254,7 @@ def parse(items: Sequence[Item]) -> ParseResult:
     result.add("image_uses", uses)
     result.add("job_secrets", secrets)
     result.add("token_permissions", perms)
-    result.add("gha_job_logs", meta)
+    result.add("job_logs", meta)
     cited = pl.concat(
         [
             uses.select("file", pl.col("evidence_lines").alias("line")).explode("line"),

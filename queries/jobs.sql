@@ -1,6 +1,6 @@
 -- name: jobs
 -- One row per CI job found in the logs, named from the jobs API when it was collected.
--- inputs: gha_job_logs, gha_api_jobs
+-- inputs: job_logs, gha_api_jobs
 -- params: (none)
 -- output: job_key VARCHAR, ci VARCHAR, project VARCHAR, run VARCHAR, job VARCHAR,
 --   job_id VARCHAR, runner VARCHAR, host VARCHAR, started TIMESTAMPTZ, ended TIMESTAMPTZ,
@@ -18,7 +18,7 @@ WITH logs AS (
            min(ts_first) AS ts_first,
            max(ts_last) AS ts_last,
            min(file) AS file
-    FROM gha_job_logs
+    FROM job_logs
     GROUP BY job_key
 ),
 api AS (

@@ -176,7 +176,7 @@ def test_token_permissions_runner_and_machine() -> None:
     )
     perms = dict(r.tables["token_permissions"].select("scope", "access").iter_rows())
     assert perms == {"contents": "read", "pull-requests": "write", "id-token": "write"}
-    meta = r.tables["gha_job_logs"].row(0, named=True)
+    meta = r.tables["job_logs"].row(0, named=True)
     assert (meta["runner_name"], meta["machine_name"], meta["log_job_name"]) == (
         "build-07",
         "build-07.acme.internal",
