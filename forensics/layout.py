@@ -4,6 +4,8 @@
   optional ``jobs.json``. Top-level ``N_<job>.txt`` files are whole-job logs; files in a
   ``<job>/`` folder are the same lines split per step, read only when the job has no
   whole-job file.
+- ``gitlab/<namespace...>/<project>/<job_id>.log``: a GitLab job trace (optional
+  ``<job_id>.json``, the jobs API object).
 - ``hosts/<hostname>/``: what was captured on one machine.
 - ``dockerhub/``: Docker Hub audit-log responses.
 
@@ -15,7 +17,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-_ANCHORS = ("github", "hosts", "dockerhub")
+_ANCHORS = ("github", "gitlab", "hosts", "dockerhub")
 _JOB_PREFIX_RX = re.compile(r"^-?\d+_")
 
 
@@ -72,6 +74,11 @@ def context(path: str) -> dict[str, str]:
         ctx |= {"ci": "github", "project": f"{outer[i + 1]}/{outer[i + 2]}", "run": outer[i + 3]}
     elif anchor == "hosts" and len(outer) >= i + 3:
         ctx["host"] = outer[i + 1]
+    elif anchor == "gitlab" and len(outer) >= i + 3:
+        # gitlab/<namespace...>/<project>/<job_id>.log: the job id is the file's stem
+        stem = PurePosixPath(outer[-1]).stem
+        project = "/".join(outer[i + 1 : -1])
+        return {"ci": "gitlab", "project": project, "job_key": path, "job_name": stem}
     else:
         parent = outer[:-1] if not inner else outer
         ctx |= {"project": "/".join(parent) or ".", "host": parent[-1] if parent else "."}
