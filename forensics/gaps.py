@@ -45,7 +45,8 @@ def gaps(analysis: Analysis) -> list[str]:
         verb = "was" if n == 1 else "were"
         out.append(f"{_plural(n, 'use', 'uses')} under tags the advisory does not list carried "
                    f"no digest and {verb} only counted.")  # fmt: skip
-    if analysis.results["host_verdicts"].height:
-        out.append("No host image inventory was collected: whether hosts still hold the image "
-                   "is unknown.")  # fmt: skip
+    hosts_seen = analysis.results["host_verdicts"]
+    if n := hosts_seen.filter(pl.col("still_present").is_null()).height:
+        out.append(f"{_plural(n, 'host has', 'hosts have')} no image inventory: whether "
+                   f"{'it still holds' if n == 1 else 'they still hold'} the image is unknown.")  # fmt: skip
     return out

@@ -114,6 +114,18 @@ DOCKER_EVENTS = pl.Schema(
     }
 )
 
+HOST_IMAGES = pl.Schema(
+    {
+        "host": pl.String(),
+        "image": pl.String(),  # normalized repository
+        "tag": pl.String(),
+        "digest": pl.String(),  # repo (index) digest, sha256:<hex>
+        "image_id": pl.String(),  # sha256:<hex>, or the 12-hex prefix a truncated listing shows
+        "file": pl.String(),
+        "line": pl.Int64(),
+    }
+)
+
 EVIDENCE = pl.Schema(
     {
         "file": pl.String(),
@@ -130,6 +142,7 @@ TABLES: dict[str, pl.Schema] = {
     "token_permissions": TOKEN_PERMISSIONS,
     "tag_pushes": TAG_PUSHES,
     "docker_events": DOCKER_EVENTS,
+    "host_images": HOST_IMAGES,
     "evidence": EVIDENCE,
 }
 
