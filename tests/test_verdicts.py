@@ -141,3 +141,34 @@ def test_open_ended_window(tmp_path: Path) -> None:
         assert judge(tmp_path, use(at=AFTER))["verdict"] == "likely"
     finally:
         ADVISORY = saved
+
+
+def _host_case(tmp_path: Path, inventory: list[dict[str, Any]]) -> dict[str, Any]:
+    case = tmp_path / "case"
+    case.mkdir()
+    row = use(at=INSIDE) | {"actor_kind": "host", "job_key": None, "host": "build-07"}
+    for name in TABLES:
+        frame = pl.DataFrame(schema=TABLES[name])
+        if name == "image_uses":
+            frame = conform(name, pl.DataFrame([row], schema_overrides=TABLES[name], strict=False))
+        if name == "host_images" and inventory:
+            frame = conform(name, pl.DataFrame(inventory, strict=False))
+        frame.write_parquet(case / f"{name}.parquet")
+    adv_path = tmp_path / "adv.toml"
+    adv_path.write_text(ADVISORY)
+    hosts = analyze(case, load_advisory(adv_path)).results["host_verdicts"]
+    return hosts.row(0, named=True)
+
+
+@pytest.mark.parametrize(
+    ("digest", "present"), [(MAL, True), (GOOD, False), (None, None)], ids=["bad", "good", "none"]
+)
+def test_still_present_from_the_host_inventory(
+    tmp_path: Path, digest: str | None, present: bool | None
+) -> None:
+    inventory = [] if digest is None else [
+        {"host": "build-07", "image": "docker.io/checkmarx/kics", "tag": "latest",
+         "digest": digest, "image_id": None, "file": "hosts/build-07/images.txt", "line": 2}
+    ]  # fmt: skip
+    host = _host_case(tmp_path, inventory)
+    assert (host["verdict"], host["still_present"]) == ("likely", present)
