@@ -7,9 +7,22 @@ whose ``sniff`` accepts a file parses it (sniffers are written to be mutually ex
 
 from types import ModuleType
 
-from forensics.parsers import docker_events, dockerhub_audit, github_actions, github_jobs
+from forensics.parsers import (
+    docker_events,
+    docker_images,
+    dockerhub_audit,
+    github_actions,
+    github_jobs,
+)
 
-_MODULES: tuple[ModuleType, ...] = (github_actions, github_jobs, docker_events, dockerhub_audit)
+# docker_images before dockerhub_audit: inspect output may hold "account"/"action" labels.
+_MODULES: tuple[ModuleType, ...] = (
+    github_actions,
+    github_jobs,
+    docker_events,
+    docker_images,
+    dockerhub_audit,
+)
 
 
 def _build(modules: tuple[ModuleType, ...]) -> dict[str, ModuleType]:

@@ -54,6 +54,9 @@ HOSTS = [
      [("github/acme/infra/9200/0_terraform-scan.txt", 102), ("hosts/build-07/docker-events.jsonl", 9)]),
     ("build-09", "likely", "v2.1.21", "2026-04-22T13:40:12.000000Z",
      [("hosts/build-09/docker-events.jsonl", 18)]),
+    # an image inventory taken after the incident: held, time unknown, still there
+    ("runner-03", "confirmed", "alpine", None,
+     [("hosts/runner-03/docker-image-inspect.json", 9)]),
 ]  # fmt: skip
 SECRETS = [
     ("acme/api", "AWS_ACCESS_KEY_ID", "confirmed"),
@@ -94,6 +97,8 @@ ERRORS = [
     ("hosts/build-07/notes.txt", None, "unrecognized file: no parser accepts its content"),
     ("hosts/build-09/docker-events.jsonl", 13, "invalid UTF-8 bytes (replaced with U+FFFD)"),
     ("hosts/build-09/docker-events.jsonl", 17, "not a docker event (invalid or truncated JSON)"),
+    ("hosts/runner-03/docker-image-inspect.json", 104, "repository is not a valid image name (row kept with an empty image)"),
+    ("hosts/runner-03/docker-image-inspect.json", 161, "not an image inspect object (no valid Id)"),
 ]  # fmt: skip
 
 
@@ -109,7 +114,7 @@ def test_exit_status_and_summary(sample_run: tuple[Path, Any]) -> None:
     out, result = sample_run
     assert result.exit_code == 1  # the bundle holds broken input on purpose
     assert "jobs   3 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
-    assert "hosts  0 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
+    assert "hosts  1 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
     assert f"report:   {out / 'report.html'}" in result.stdout
 
 
@@ -131,7 +136,7 @@ def test_unit_tests_job_with_immutable_action_digest_is_not_a_finding(
     findings: dict[str, Any],
 ) -> None:
     assert ("9001", "unit-tests") not in {(j["run"], j["job"]) for j in findings["jobs"]}
-    assert findings["uses"] == {"judged": 11, "counted_only": 1}  # 9700 lint: unlisted tag
+    assert findings["uses"] == {"judged": 13, "counted_only": 1}  # 9700 lint: unlisted tag
 
 
 def test_hosts_exactly(findings: dict[str, Any]) -> None:
@@ -141,7 +146,8 @@ def test_hosts_exactly(findings: dict[str, Any]) -> None:
         for h in findings["hosts"]
     ]  # fmt: skip
     assert got == HOSTS
-    assert all(h["still_present"] is None for h in findings["hosts"])
+    present = {h["host"]: h["still_present"] for h in findings["hosts"]}
+    assert present == {"build-07": None, "build-09": None, "runner-03": True}
 
 
 def test_secrets_to_rotate(findings: dict[str, Any]) -> None:
@@ -163,7 +169,7 @@ def test_coverage_lists_every_problem(findings: dict[str, Any]) -> None:
     cov = findings["coverage"]
     got = [(e["file"], e["line"], e["reason"]) for e in cov["errors"]]
     assert got == ERRORS
-    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (40, 2651, 42)
+    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (41, 2818, 43)
 
 
 def test_header(findings: dict[str, Any]) -> None:
@@ -188,7 +194,7 @@ def test_manifest_hashes_every_input(sample_run: tuple[Path, Any]) -> None:
     out, _ = sample_run
     manifest = json.loads((out / "case" / "manifest.json").read_text())
     files = {f["path"]: f for f in manifest["files"]}
-    assert len(files) == 40
+    assert len(files) == 41
     notes = SAMPLE / "hosts" / "build-07" / "notes.txt"
     assert (
         files["hosts/build-07/notes.txt"]["sha256"]

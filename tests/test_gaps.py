@@ -16,6 +16,7 @@ def test_sample_gaps_say_what_verdicts_rest_on(sample_run: tuple[Path, Any]) -> 
         "2 jobs have tag-only evidence: their verdicts rest on the window, not on a digest.",
         "2 hosts have tag-only evidence: their verdicts rest on the window, not on a digest.",
         "1 use was served from a local cache with nothing recorded: what the cache held is unknown.",
+        "2 uses have no known time.",
         "1 use under tags the advisory does not list carried no digest and was only counted.",
         "2 hosts have no image inventory: whether they still hold the image is unknown.",
     ]

@@ -14,6 +14,7 @@ EXPECTED = {
     "github_actions": ".txt",
     "github_jobs": "jobs.json",
     "docker_events": ".jsonl",
+    "docker_images": ".json",
     "dockerhub_audit": ".json",
 }
 
