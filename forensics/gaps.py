@@ -47,6 +47,7 @@ def gaps(analysis: Analysis) -> list[str]:
                    f"no digest and {verb} only counted.")  # fmt: skip
     hosts_seen = analysis.results["host_verdicts"]
     if n := hosts_seen.filter(pl.col("still_present").is_null()).height:
+        who = "it still holds" if n == 1 else "they still hold"
         out.append(f"{_plural(n, 'host has', 'hosts have')} no image inventory: whether "
-                   f"{'it still holds' if n == 1 else 'they still hold'} the image is unknown.")  # fmt: skip
+                   f"{who} the image is unknown.")  # fmt: skip
     return out
