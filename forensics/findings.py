@@ -22,11 +22,12 @@ def _evidence(items: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 def _job_secrets(analysis: Analysis, job_key: str, ci: str | None) -> list[str]:
     secrets = analysis.results["job_secret_names"]
     names = set(secrets.filter(pl.col("job_key") == job_key).get_column("name").to_list())
-    if ci == "github":
-        names.add("GITHUB_TOKEN")
+    names |= set(CI_TOKENS.get(ci or "", ()))
     return sorted(names)
 
 
+CI_TOKENS = {"github": ("GITHUB_TOKEN",), "gitlab": ("CI_JOB_TOKEN",)}
+"""Credentials every job of a CI system holds, whether or not its log names them."""
 JOB_FIELDS = ("ci", "project", "run", "job", "runner", "host", "verdict", "reason", "image",
               "tag", "digest", "first_use")  # fmt: skip
 HOST_FIELDS = ("host", "verdict", "reason", "image", "tag", "digest", "first_use", "still_present")

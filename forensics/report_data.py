@@ -52,7 +52,8 @@ def _uses(analysis: Analysis) -> list[dict[str, Any]]:
     out = []
     for u in uses.iter_rows(named=True):
         is_job = u["actor_kind"] == "job"
-        lane = f"{u['project']}/{u['run']}/{u['job']}" if is_job else u["host"]
+        parts = (u["project"], u["run"], u["job"])
+        lane = "/".join(p for p in parts if p is not None) if is_job else u["host"]
         out.append(
             {
                 "lane": lane,
@@ -96,7 +97,10 @@ def _secret_cells(analysis: Analysis) -> list[dict[str, Any]]:
         analysis.results["job_verdicts"]
         .filter(pl.col("verdict").is_in(["confirmed", "likely", "possible"]))
         .select(
-            "job_key", "ci", "project", pl.format("{}/{}/{}", "project", "run", "job").alias("job")
+            "job_key",
+            "ci",
+            "project",
+            pl.concat_str("project", "run", "job", separator="/", ignore_nulls=True).alias("job"),
         )
     )
     named = analysis.results["job_secret_lines"]

@@ -13,12 +13,14 @@ from forensics.parsers import (
     dockerhub_audit,
     github_actions,
     github_jobs,
+    gitlab_ci,
 )
 
 # docker_images before dockerhub_audit: inspect output may hold "account"/"action" labels.
 _MODULES: tuple[ModuleType, ...] = (
     github_actions,
     github_jobs,
+    gitlab_ci,
     docker_events,
     docker_images,
     dockerhub_audit,

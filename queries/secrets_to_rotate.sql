@@ -1,6 +1,6 @@
 -- name: secrets_to_rotate
 -- Secret names visible in any confirmed, likely or possible job (a job-level compromise can
--- read the whole job's environment), plus GITHUB_TOKEN for GitHub jobs.
+-- read the whole job's environment), plus GITHUB_TOKEN for GitHub and CI_JOB_TOKEN for GitLab jobs.
 -- inputs: job_verdicts, job_secrets, token_permissions
 -- params: (none)
 -- output: name VARCHAR, ci VARCHAR, project VARCHAR, verdict VARCHAR, jobs VARCHAR[],
@@ -8,7 +8,7 @@
 --   permissions MAP(VARCHAR, VARCHAR) (GITHUB_TOKEN scope -> strongest access; NULL otherwise),
 --   evidence STRUCT(file VARCHAR, line BIGINT)[] (where the name appears)
 WITH flagged AS (
-    SELECT *, project || '/' || run || '/' || job AS job_ref
+    SELECT *, concat_ws('/', project, run, job) AS job_ref
     FROM job_verdicts WHERE verdict IN ('confirmed', 'likely', 'possible')
 ),
 held AS (
@@ -21,6 +21,12 @@ held AS (
            true, p.file, p.line
     FROM flagged f LEFT JOIN token_permissions p ON p.job_key = f.job_key
     WHERE f.ci = 'github'
+    UNION ALL
+    -- every GitLab job holds a CI_JOB_TOKEN, valid until the job ends
+    SELECT 'CI_JOB_TOKEN', f.ci, f.project, f.verdict, f.rank, f.job_ref, f.first_use,
+           true, NULL, NULL
+    FROM flagged f
+    WHERE f.ci = 'gitlab'
 ),
 perms AS (
     SELECT f.project, p.scope,

@@ -19,6 +19,7 @@ AWS = ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", CHECKOUT]
 WEB = ["GITHUB_TOKEN", "SLACK_WEBHOOK_URL", "SSH_PRIVATE_KEY", CHECKOUT,
        "token (with: docker://checkmarx/kics:v2.1.20)"]  # fmt: skip
 RUN = "github/acme/api/9001/logs.zip!0_iac-scan.txt"
+GITLAB = "gitlab/acme/platform/infra/4711.log"
 
 # (project, run, job, verdict, tag, digest, first_use, secrets, evidence)
 JOBS = [
@@ -48,12 +49,17 @@ JOBS = [
      "sha256:600d1539ac1202c5d76145f69d58786adbc4a0400e6f897784cc190490fbaf65",
      "2026-04-22T15:30:49.186854Z", WEB,
      [("github/acme/web/9500/0_kics.txt", n) for n in (33, 34, 35, 63, 64)]),
+    # a GitLab job trace (no timestamps: the time comes from the section markers)
+    ("acme/platform/infra", None, "4711", "confirmed", "latest", MAL_LATEST,
+     "2026-04-22T12:40:00.000000Z", ["CI_JOB_TOKEN"], [(GITLAB, n) for n in (4, 9, 10, 18)]),
 ]  # fmt: skip
 HOSTS = [
     ("build-07", "likely", "alpine", "2026-04-22T13:15:05.516078Z",
      [("github/acme/infra/9200/0_terraform-scan.txt", 102), ("hosts/build-07/docker-events.jsonl", 9)]),
     ("build-09", "likely", "v2.1.21", "2026-04-22T13:40:12.000000Z",
      [("hosts/build-09/docker-events.jsonl", 18)]),
+    ("ci-runner-02.acme.internal", "confirmed", "latest", "2026-04-22T12:40:00.000000Z",
+     [(GITLAB, n) for n in (4, 9, 10, 18)]),
     # an image inventory taken after the incident: held, time unknown, still there
     ("runner-03", "confirmed", "alpine", None,
      [("hosts/runner-03/docker-image-inspect.json", 9)]),
@@ -71,6 +77,7 @@ SECRETS = [
     ("acme/mobile", "GITHUB_TOKEN", "possible"),
     ("acme/mobile", "MATCH_PASSWORD", "possible"),
     ("acme/mobile", CHECKOUT, "possible"),
+    ("acme/platform/infra", "CI_JOB_TOKEN", "confirmed"),
     ("acme/platform", "DOCKERHUB_TOKEN", "confirmed"),
     ("acme/platform", "GITHUB_TOKEN", "confirmed"),
     ("acme/platform", CHECKOUT, "confirmed"),
@@ -92,6 +99,8 @@ ERRORS = [
     ("github/acme/legacy/8800/logs.zip", None, "corrupt zip archive: File is not a zip file"),
     ("github/acme/mobile/9400/0_scan.txt", 187, "invalid UTF-8 bytes (replaced with U+FFFD)"),
     ("github/acme/mobile/9400/0_scan.txt", 252, "corrupt timestamp"),
+    (GITLAB, 16, "invalid UTF-8 bytes (replaced with U+FFFD)"),
+    (GITLAB, 23, "unrecognized image line"),
     ("hosts/build-07/docker-events.jsonl", 2, "invalid UTF-8 bytes (replaced with U+FFFD)"),
     ("hosts/build-07/docker-events.jsonl", 26, "not a docker event (invalid or truncated JSON)"),
     ("hosts/build-07/notes.txt", None, "unrecognized file: no parser accepts its content"),
@@ -113,8 +122,8 @@ def findings(sample_run: tuple[Path, Any]) -> dict[str, Any]:
 def test_exit_status_and_summary(sample_run: tuple[Path, Any]) -> None:
     out, result = sample_run
     assert result.exit_code == 1  # the bundle holds broken input on purpose
-    assert "jobs   3 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
-    assert "hosts  1 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
+    assert "jobs   4 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
+    assert "hosts  2 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
     assert f"report:   {out / 'report.html'}" in result.stdout
 
 
@@ -136,7 +145,7 @@ def test_unit_tests_job_with_immutable_action_digest_is_not_a_finding(
     findings: dict[str, Any],
 ) -> None:
     assert ("9001", "unit-tests") not in {(j["run"], j["job"]) for j in findings["jobs"]}
-    assert findings["uses"] == {"judged": 13, "counted_only": 1}  # 9700 lint: unlisted tag
+    assert findings["uses"] == {"judged": 14, "counted_only": 1}  # 9700 lint: unlisted tag
 
 
 def test_hosts_exactly(findings: dict[str, Any]) -> None:
@@ -147,12 +156,14 @@ def test_hosts_exactly(findings: dict[str, Any]) -> None:
     ]  # fmt: skip
     assert got == HOSTS
     present = {h["host"]: h["still_present"] for h in findings["hosts"]}
-    assert present == {"build-07": None, "build-09": None, "runner-03": True}
+    assert present == {
+        "build-07": None, "build-09": None, "ci-runner-02.acme.internal": None, "runner-03": True
+    }  # fmt: skip
 
 
 def test_secrets_to_rotate(findings: dict[str, Any]) -> None:
     rows = {(s["project"], s["name"]): s for s in findings["secrets"]}
-    assert [(p, n, rows[(p, n)]["verdict"]) for p, n in rows] == SECRETS
+    assert sorted((p, n, rows[(p, n)]["verdict"]) for p, n in rows) == sorted(SECRETS)
     assert not {p for p, _ in rows} & {"acme/docs"}
     token = rows[("acme/infra", "GITHUB_TOKEN")]
     assert token["expires_with_job"] is True
@@ -169,7 +180,7 @@ def test_coverage_lists_every_problem(findings: dict[str, Any]) -> None:
     cov = findings["coverage"]
     got = [(e["file"], e["line"], e["reason"]) for e in cov["errors"]]
     assert got == ERRORS
-    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (41, 2818, 43)
+    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (42, 2846, 44)
 
 
 def test_header(findings: dict[str, Any]) -> None:
@@ -194,7 +205,7 @@ def test_manifest_hashes_every_input(sample_run: tuple[Path, Any]) -> None:
     out, _ = sample_run
     manifest = json.loads((out / "case" / "manifest.json").read_text())
     files = {f["path"]: f for f in manifest["files"]}
-    assert len(files) == 41
+    assert len(files) == 42
     notes = SAMPLE / "hosts" / "build-07" / "notes.txt"
     assert (
         files["hosts/build-07/notes.txt"]["sha256"]

@@ -18,5 +18,5 @@ def test_sample_gaps_say_what_verdicts_rest_on(sample_run: tuple[Path, Any]) -> 
         "1 use was served from a local cache with nothing recorded: what the cache held is unknown.",
         "2 uses have no known time.",
         "1 use under tags the advisory does not list carried no digest and was only counted.",
-        "2 hosts have no image inventory: whether they still hold the image is unknown.",
+        "3 hosts have no image inventory: whether they still hold the image is unknown.",
     ]

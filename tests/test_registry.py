@@ -15,6 +15,7 @@ EXPECTED = {
     "github_jobs": "jobs.json",
     "docker_events": ".jsonl",
     "docker_images": ".json",
+    "gitlab_ci": ".log",
     "dockerhub_audit": ".json",
 }
 
