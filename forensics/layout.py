@@ -6,7 +6,10 @@
   whole-job file.
 - ``gitlab/<namespace...>/<project>/<job_id>.log``: a GitLab job trace (optional
   ``<job_id>.json``, the jobs API object).
+- ``jenkins/<job path...>/<build>/log``: a Jenkins build's console log.
 - ``hosts/<hostname>/``: what was captured on one machine.
+- ``kubernetes/<cluster>/``: ``kubectl get events/pods -o json`` documents.
+- ``registries/<name>/``: a registry's or pull-through cache's logs.
 - ``dockerhub/``: Docker Hub audit-log responses.
 
 The layout folders may sit below a wrapper folder (an archive's top folder). A file outside
@@ -17,7 +20,7 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-_ANCHORS = ("github", "gitlab", "hosts", "dockerhub")
+_ANCHORS = ("github", "gitlab", "jenkins", "hosts", "kubernetes", "registries", "dockerhub")
 _JOB_PREFIX_RX = re.compile(r"^-?\d+_")
 
 
@@ -74,6 +77,16 @@ def context(path: str) -> dict[str, str]:
         ctx |= {"ci": "github", "project": f"{outer[i + 1]}/{outer[i + 2]}", "run": outer[i + 3]}
     elif anchor == "hosts" and len(outer) >= i + 3:
         ctx["host"] = outer[i + 1]
+    elif anchor == "jenkins" and len(outer) >= i + 4:
+        # jenkins/<job path...>/<build>/<log or consoleText>
+        project = "/".join(outer[i + 1 : -2])
+        return {"ci": "jenkins", "project": project, "run": outer[-2], "job_key": path,
+                "job_name": outer[-3]}  # fmt: skip
+    elif anchor in ("registries", "kubernetes") and len(outer) >= i + 3:
+        # registries/<instance>/...: the registry or cache is the host that served images;
+        # kubernetes/<cluster>/...: the node names come from the documents themselves
+        ctx["host"] = outer[i + 1]
+        ctx["cluster" if anchor == "kubernetes" else "registry"] = outer[i + 1]
     elif anchor == "gitlab" and len(outer) >= i + 3:
         # gitlab/<namespace...>/<project>/<job_id>.log: the job id is the file's stem
         stem = PurePosixPath(outer[-1]).stem
