@@ -28,12 +28,12 @@ def gaps(analysis: Analysis) -> list[str]:
     jobs = judged.filter(pl.col("actor_kind") == "job")
     hosts = judged.filter(pl.col("host").is_not_null())
     out: list[str] = []
-    if n := _tag_only(jobs, "job_key"):
-        out.append(f"{_plural(n, 'job has', 'jobs have')} tag-only evidence: "
-                   "their verdicts rest on the window, not on a digest.")  # fmt: skip
-    if n := _tag_only(hosts, "host"):
-        out.append(f"{_plural(n, 'host has', 'hosts have')} tag-only evidence: "
-                   "their verdicts rest on the window, not on a digest.")  # fmt: skip
+    for n, one, many in ((_tag_only(jobs, "job_key"), "job", "jobs"),
+                         (_tag_only(hosts, "host"), "host", "hosts")):  # fmt: skip
+        if n:
+            rest = "its verdict rests" if n == 1 else "their verdicts rest"
+            out.append(f"{_plural(n, one + ' has', many + ' have')} tag-only evidence: "
+                       f"{rest} on the window, not on a digest.")  # fmt: skip
     if n := judged.filter(pl.col("cached").fill_null(False) & pl.col("digest").is_null()).height:
         out.append(f"{_plural(n, 'use was', 'uses were')} served from a local cache with nothing "
                    "recorded: what the cache held is unknown.")  # fmt: skip

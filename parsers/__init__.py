@@ -11,18 +11,30 @@ from forensics.parsers import (
     docker_events,
     docker_images,
     dockerhub_audit,
+    dockerhub_usage,
     github_actions,
     github_jobs,
     gitlab_ci,
+    jenkins,
+    kubernetes,
+    registry_log,
+    runtime_journal,
 )
 
-# docker_images before dockerhub_audit: inspect output may hold "account"/"action" labels.
+# Order matters only where sniffers could overlap: docker_images before dockerhub_audit
+# (inspect output may hold "account"/"action" labels), registry_log before runtime_journal
+# (registry logs are logrus lines too).
 _MODULES: tuple[ModuleType, ...] = (
     github_actions,
     github_jobs,
     gitlab_ci,
+    jenkins,
     docker_events,
     docker_images,
+    registry_log,
+    runtime_journal,
+    kubernetes,
+    dockerhub_usage,
     dockerhub_audit,
 )
 

@@ -16,6 +16,11 @@ EXPECTED = {
     "docker_events": ".jsonl",
     "docker_images": ".json",
     "gitlab_ci": ".log",
+    "jenkins": "log",
+    "registry_log": ".log",
+    "runtime_journal": ".txt",
+    "kubernetes": ".json",
+    "dockerhub_usage": ".csv",
     "dockerhub_audit": ".json",
 }
 
