@@ -48,6 +48,6 @@ def gaps(analysis: Analysis) -> list[str]:
     hosts_seen = analysis.results["host_verdicts"]
     if n := hosts_seen.filter(pl.col("still_present").is_null()).height:
         who = "it still holds" if n == 1 else "they still hold"
-        out.append(f"{_plural(n, 'host has', 'hosts have')} no image inventory: whether "
-                   f"{who} the image is unknown.")  # fmt: skip
+        out.append(f"{_plural(n, 'host has', 'hosts have')} no inventory listing the image: "
+                   f"whether {who} it is unknown.")  # fmt: skip
     return out

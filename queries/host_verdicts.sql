@@ -6,7 +6,7 @@
 -- output: host VARCHAR, verdict VARCHAR, rank INTEGER, reason VARCHAR, image VARCHAR,
 --   tag VARCHAR, digest VARCHAR, first_use TIMESTAMPTZ,
 --   evidence STRUCT(file VARCHAR, line BIGINT)[], uses BIGINT,
---   still_present BOOLEAN (NULL: no image inventory was collected for the host)
+--   still_present BOOLEAN (true: an inventory lists a malicious digest; NULL: unknown)
 WITH malicious AS (
     SELECT digest FROM advisory_digests WHERE malicious
 ),
@@ -19,7 +19,8 @@ held AS (
 )
 SELECT a.actor::VARCHAR AS host,
        a.verdict, a.rank, a.reason, a.image, a.tag, a.digest, a.first_use, a.evidence, a.uses,
-       CASE WHEN h.host IS NULL THEN NULL ELSE h.malicious END::BOOLEAN AS still_present
+       -- an inventory's capture time is not known yet, so one without the digest proves nothing
+       CASE WHEN h.malicious THEN true END::BOOLEAN AS still_present
 FROM actor_verdicts a
 LEFT JOIN held h ON h.host = a.actor
 WHERE a.kind = 'host'

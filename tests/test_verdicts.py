@@ -161,7 +161,7 @@ def _host_case(tmp_path: Path, inventory: list[dict[str, Any]]) -> dict[str, Any
 
 
 @pytest.mark.parametrize(
-    ("digest", "present"), [(MAL, True), (GOOD, False), (None, None)], ids=["bad", "good", "none"]
+    ("digest", "present"), [(MAL, True), (GOOD, None), (None, None)], ids=["bad", "good", "none"]
 )
 def test_still_present_from_the_host_inventory(
     tmp_path: Path, digest: str | None, present: bool | None
