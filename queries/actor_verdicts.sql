@@ -25,10 +25,14 @@ top AS (
                ORDER BY j.ts_lo NULLS LAST, j.file, j.line) AS n
     FROM judged j JOIN best b USING (kind, actor, rank)
 ),
-lines AS (
-    SELECT t.kind, t.actor, list(DISTINCT {'file': t.file, 'line': e}) AS evidence
+cited AS (
+    SELECT t.kind, t.actor, {'file': t.file, 'line': e} AS ev
     FROM top t, unnest(t.evidence_lines) AS x(e)
-    GROUP BY t.kind, t.actor
+    UNION ALL
+    SELECT t.kind, t.actor, t.host_evidence FROM top t WHERE t.host_evidence IS NOT NULL
+),
+lines AS (
+    SELECT kind, actor, list(DISTINCT ev) AS evidence FROM cited GROUP BY kind, actor
 )
 SELECT t.kind::VARCHAR AS kind,
        t.actor::VARCHAR AS actor,

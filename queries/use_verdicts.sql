@@ -5,12 +5,14 @@
 -- output: actor_kind VARCHAR, job_key VARCHAR, host VARCHAR, action VARCHAR, ref VARCHAR,
 --   image VARCHAR (upstream name), tag VARCHAR, digest VARCHAR, digest_kind VARCHAR,
 --   cached BOOLEAN, ts_lo TIMESTAMPTZ, ts_hi TIMESTAMPTZ, file VARCHAR, line BIGINT,
---   evidence_lines BIGINT[], position VARCHAR (inside|before|after|straddles|unknown),
+--   evidence_lines BIGINT[], host_evidence STRUCT(file VARCHAR, line BIGINT),
+--   position VARCHAR (inside|before|after|straddles|unknown),
 --   digest_status VARCHAR (malicious|known-good|unlisted|none), listed_kind VARCHAR,
 --   tag_listed BOOLEAN, verdict VARCHAR (confirmed|likely|possible|cleared|NULL: counted only),
 --   rank INTEGER (4..1, 0 for NULL), reason VARCHAR
 WITH mapped AS (
-    SELECT u.*,
+    SELECT u.* EXCLUDE (digest, digest_kind),
+           u.digest AS own_digest, u.digest_kind AS own_kind, j.started, j.ended,
            coalesce(u.host, j.host) AS use_host,
            coalesce(
                (SELECT m.upstream || substr(u.image, length(m.mirror) + 1)
@@ -22,12 +24,41 @@ WITH mapped AS (
     FROM image_uses u
     LEFT JOIN jobs j ON j.job_key = u.job_key
 ),
-upstream AS (
+normalized AS (
     SELECT *,
            CASE WHEN mirrored LIKE 'docker.io/%' AND position('/' IN substr(mirrored, 11)) = 0
                 THEN 'docker.io/library/' || substr(mirrored, 11)
                 ELSE mirrored END AS upstream_image
     FROM mapped
+),
+host_digests AS (
+    -- digests a host's own logs recorded, with their time
+    SELECT use_host, upstream_image, tag, own_digest, own_kind, ts_lo, ts_hi, file, line
+    FROM normalized
+    WHERE actor_kind = 'host' AND own_digest IS NOT NULL AND ts_lo IS NOT NULL
+),
+upstream AS (
+    -- a job use with no digest inherits the digest its host recorded for the same image and
+    -- tag while the job ran (e.g. a pull without a Digest: line and the daemon's log of it)
+    SELECT n.*,
+           CASE WHEN n.actor_kind = 'job' AND n.own_digest IS NULL AND n.use_host IS NOT NULL
+                     AND n.started IS NOT NULL AND n.ended IS NOT NULL THEN
+               (SELECT {'digest': h.own_digest, 'kind': h.own_kind, 'file': h.file,
+                        'line': h.line, 'host': h.use_host}
+                FROM host_digests h
+                WHERE h.use_host = n.use_host AND h.upstream_image = n.upstream_image
+                  AND h.tag IS NOT DISTINCT FROM n.tag
+                  AND h.ts_lo >= n.started AND h.ts_hi <= n.ended
+                ORDER BY abs(epoch(h.ts_lo) - epoch(coalesce(n.ts_lo, h.ts_lo))), h.file, h.line
+                LIMIT 1)
+           END AS via_host
+    FROM normalized n
+),
+inherited AS (
+    SELECT *,
+           coalesce(own_digest, via_host.digest) AS digest,
+           coalesce(own_kind, via_host.kind) AS digest_kind
+    FROM upstream
 ),
 audit_good AS (
     -- what the publisher's audit log shows a tag pointing to outside the window
@@ -52,7 +83,7 @@ classified AS (
                 WHEN u.ts_lo >= $window_start
                      AND ($window_end IS NULL OR u.ts_hi <= $window_end) THEN 'inside'
                 ELSE 'straddles' END AS position
-    FROM upstream u
+    FROM inherited u
     LEFT JOIN (SELECT digest, bool_or(malicious) AS malicious, min(kind) AS kind
                FROM advisory_digests GROUP BY digest) d ON d.digest = u.digest
     WHERE u.upstream_image IN (SELECT image FROM advisory_images) OR d.digest IS NOT NULL
@@ -92,6 +123,9 @@ SELECT actor_kind::VARCHAR AS actor_kind,
        file::VARCHAR AS file,
        line::BIGINT AS line,
        evidence_lines,
+       -- the host's line a job use took its digest from (NULL: the use recorded its own)
+       CASE WHEN via_host IS NOT NULL AND own_digest IS NULL
+            THEN {'file': via_host.file, 'line': via_host.line} END AS host_evidence,
        position::VARCHAR AS position,
        digest_status::VARCHAR AS digest_status,
        listed_kind::VARCHAR AS listed_kind,
@@ -99,7 +133,11 @@ SELECT actor_kind::VARCHAR AS actor_kind,
        verdict::VARCHAR AS verdict,
        CASE verdict WHEN 'confirmed' THEN 4 WHEN 'likely' THEN 3
                     WHEN 'possible' THEN 2 WHEN 'cleared' THEN 1 ELSE 0 END::INTEGER AS rank,
-       (CASE
+       (CASE WHEN via_host IS NOT NULL AND own_digest IS NULL
+             THEN 'host ' || via_host.host || ' logged the digest while the job ran ('
+                  || via_host.file || ':' || via_host.line || '); '
+             ELSE '' END ||
+        CASE
           WHEN digest_status = 'malicious' THEN
             'digest ' || digest || ' is listed malicious (' || listed_kind || ' digest)'
           WHEN digest_status = 'known-good' AND listed_malicious = false THEN

@@ -29,12 +29,15 @@ JOBS = [
     ('acme/api', '9001', 'iac-scan', 'confirmed', 'latest', 'sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0',
      '2026-04-22T12:41:04.000769Z', ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'token (with: actions/checkout@v4)'],
      [('github/acme/api/9001/logs.zip!0_iac-scan.txt', 111), ('github/acme/api/9001/logs.zip!0_iac-scan.txt', 117), ('github/acme/api/9001/logs.zip!0_iac-scan.txt', 118), ('github/acme/api/9001/logs.zip!0_iac-scan.txt', 146), ('github/acme/api/9001/logs.zip!0_iac-scan.txt', 147)]),
-    ('acme/infra', '9200', 'terraform-scan', 'likely', 'alpine', None,
+    ('acme/infra', '9200', 'terraform-scan', 'confirmed', 'alpine', 'sha256:2588a44890263a8185bd5d9fadb6bc9220b60245dbcbc4da35e1b62a6f8c230d',
      '2026-04-22T13:15:05.516078Z', ['ARM_CLIENT_SECRET', 'GITHUB_TOKEN', 'TF_API_TOKEN', 'token (with: actions/checkout@v4)'],
-     [('github/acme/infra/9200/0_terraform-scan.txt', 102)]),
+     [('github/acme/infra/9200/0_terraform-scan.txt', 102), ('hosts/build-07/docker-journal.txt', 6)]),
     ('acme/infra', '9201', 'nightly-scan', 'possible', 'alpine', None,
      '2026-04-22T16:00:06.738227Z', ['GITHUB_TOKEN', 'TF_API_TOKEN', 'token (with: actions/checkout@v4)'],
      [('github/acme/infra/9201/0_nightly-scan.txt', 96)]),
+    ('acme/infra', '9202', 'terraform-scan', 'likely', 'alpine', None,
+     '2026-04-22T13:15:05.516078Z', ['ARM_CLIENT_SECRET', 'GITHUB_TOKEN', 'TF_API_TOKEN', 'token (with: actions/checkout@v4)'],
+     [('github/acme/infra/9202/0_terraform-scan.txt', 102)]),
     ('acme/mobile', '9400', 'scan', 'possible', 'debian', 'sha256:d1ffec5dc132d13c0fff906726ee23791541cb02a963a37eeba4427c6faec605',
      '2026-04-22T12:50:19.819561Z', ['FASTLANE_PASSWORD', 'GITHUB_TOKEN', 'MATCH_PASSWORD', 'token (with: actions/checkout@v4)'],
      [('github/acme/mobile/9400/0_scan.txt', 51), ('github/acme/mobile/9400/0_scan.txt', 52), ('github/acme/mobile/9400/0_scan.txt', 85), ('github/acme/mobile/9400/0_scan.txt', 86)]),
@@ -55,14 +58,16 @@ JOBS = [
      [('jenkins/acme/kics-scan/57/log', 22), ('jenkins/acme/kics-scan/57/log', 24), ('jenkins/acme/kics-scan/57/log', 29), ('jenkins/acme/kics-scan/57/log', 30), ('jenkins/acme/kics-scan/57/log', 33), ('jenkins/acme/kics-scan/57/log', 34)]),
 ]  # fmt: skip
 HOSTS = [
-    ('build-07', 'confirmed', 'alpine', '2026-04-22T13:15:13.482915Z',
-     [('hosts/build-07/docker-journal.txt', 6)]),
+    ('build-07', 'confirmed', 'alpine', '2026-04-22T13:15:05.516078Z',
+     [('github/acme/infra/9200/0_terraform-scan.txt', 102), ('hosts/build-07/docker-journal.txt', 6)]),
     ('build-09', 'likely', 'v2.1.21', '2026-04-22T13:40:12.000000Z',
      [('hosts/build-09/docker-events.jsonl', 18)]),
     ('ci-agent-07', 'confirmed', 'latest', '2026-04-22T12:50:01.200000Z',
      [('jenkins/acme/kics-scan/57/log', 22), ('jenkins/acme/kics-scan/57/log', 24), ('jenkins/acme/kics-scan/57/log', 29), ('jenkins/acme/kics-scan/57/log', 30), ('jenkins/acme/kics-scan/57/log', 33), ('jenkins/acme/kics-scan/57/log', 34)]),
     ('ci-runner-02.acme.internal', 'confirmed', 'latest', '2026-04-22T12:40:00.000000Z',
      [('gitlab/acme/platform/infra/4711.log', 4), ('gitlab/acme/platform/infra/4711.log', 9), ('gitlab/acme/platform/infra/4711.log', 10), ('gitlab/acme/platform/infra/4711.log', 18)]),
+    ('fv-az512-33', 'likely', 'alpine', '2026-04-22T13:15:05.516078Z',
+     [('github/acme/infra/9202/0_terraform-scan.txt', 102)]),
     ('harbor-cache', 'confirmed', None, '2026-04-22T12:41:07.300000Z',
      [('registries/harbor-cache/registry.log', 4), ('registries/harbor-cache/registry.log', 9)]),
     ('hub:(token generated)', 'confirmed', 'alpine', '2026-04-22T12:00:00.000000Z',
@@ -85,10 +90,10 @@ SECRETS = [
     ("acme/api", "AWS_SECRET_ACCESS_KEY", "confirmed"),
     ("acme/api", "GITHUB_TOKEN", "confirmed"),
     ("acme/api", "token (with: actions/checkout@v4)", "confirmed"),
-    ("acme/infra", "ARM_CLIENT_SECRET", "likely"),
-    ("acme/infra", "GITHUB_TOKEN", "likely"),
-    ("acme/infra", "TF_API_TOKEN", "likely"),
-    ("acme/infra", "token (with: actions/checkout@v4)", "likely"),
+    ("acme/infra", "ARM_CLIENT_SECRET", "confirmed"),
+    ("acme/infra", "GITHUB_TOKEN", "confirmed"),
+    ("acme/infra", "TF_API_TOKEN", "confirmed"),
+    ("acme/infra", "token (with: actions/checkout@v4)", "confirmed"),
     ("acme/mobile", "FASTLANE_PASSWORD", "possible"),
     ("acme/mobile", "GITHUB_TOKEN", "possible"),
     ("acme/mobile", "MATCH_PASSWORD", "possible"),
@@ -118,6 +123,8 @@ ERRORS = [
     ('github/acme/docs/9700/0_lint.txt', 131, 'corrupt timestamp'),
     ('github/acme/infra/9200/0_terraform-scan.txt', 100, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('github/acme/infra/9200/0_terraform-scan.txt', 118, 'corrupt timestamp'),
+    ('github/acme/infra/9202/0_terraform-scan.txt', 100, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
+    ('github/acme/infra/9202/0_terraform-scan.txt', 118, 'corrupt timestamp'),
     ('github/acme/legacy/8800/logs.zip', None, 'corrupt zip archive: File is not a zip file'),
     ('github/acme/mobile/9400/0_scan.txt', 187, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('github/acme/mobile/9400/0_scan.txt', 252, 'corrupt timestamp'),
@@ -152,8 +159,8 @@ def findings(sample_run: tuple[Path, Any]) -> dict[str, Any]:
 def test_exit_status_and_summary(sample_run: tuple[Path, Any]) -> None:
     out, result = sample_run
     assert result.exit_code == 1  # the bundle holds broken input on purpose
-    assert "jobs   5 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
-    assert "hosts  11 confirmed, 1 likely, 0 possible, 0 cleared" in result.stdout
+    assert "jobs   6 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
+    assert "hosts  11 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
     assert f"report:   {out / 'report.html'}" in result.stdout
 
 
@@ -175,7 +182,7 @@ def test_unit_tests_job_with_immutable_action_digest_is_not_a_finding(
     findings: dict[str, Any],
 ) -> None:
     assert ("9001", "unit-tests") not in {(j["run"], j["job"]) for j in findings["jobs"]}
-    assert findings["uses"] == {"judged": 26, "counted_only": 1}  # 9700 lint: unlisted tag
+    assert findings["uses"] == {"counted_only": 1, "judged": 27}  # 9700 lint: unlisted tag
 
 
 def test_hosts_exactly(findings: dict[str, Any]) -> None:
@@ -197,8 +204,12 @@ def test_secrets_to_rotate(findings: dict[str, Any]) -> None:
     token = rows[("acme/infra", "GITHUB_TOKEN")]
     assert token["expires_with_job"] is True
     assert token["permissions"] == {"contents": "read", "metadata": "read"}
-    assert token["jobs"] == ["acme/infra/9200/terraform-scan", "acme/infra/9201/nightly-scan"]
-    assert token["verdict"] == "likely"
+    assert token["jobs"] == [
+        "acme/infra/9200/terraform-scan",
+        "acme/infra/9201/nightly-scan",
+        "acme/infra/9202/terraform-scan",
+    ]
+    assert token["verdict"] == "confirmed"  # 9200 took build-07's journal digest
     aws = rows[("acme/api", "AWS_SECRET_ACCESS_KEY")]
     assert aws["jobs"] == ["acme/api/9001/iac-scan"]  # 8990 is cleared: nothing to rotate there
     assert aws["first_exposed"] == "2026-04-22T12:41:04.000769Z"
@@ -209,7 +220,7 @@ def test_coverage_lists_every_problem(findings: dict[str, Any]) -> None:
     cov = findings["coverage"]
     got = [(e["file"], e["line"], e["reason"]) for e in cov["errors"]]
     assert got == ERRORS
-    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (48, 3472, 49)
+    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (49, 3644, 50)
 
 
 def test_header(findings: dict[str, Any]) -> None:
@@ -234,7 +245,7 @@ def test_manifest_hashes_every_input(sample_run: tuple[Path, Any]) -> None:
     out, _ = sample_run
     manifest = json.loads((out / "case" / "manifest.json").read_text())
     files = {f["path"]: f for f in manifest["files"]}
-    assert len(files) == 48
+    assert len(files) == 49
     notes = SAMPLE / "hosts" / "build-07" / "notes.txt"
     assert (
         files["hosts/build-07/notes.txt"]["sha256"]

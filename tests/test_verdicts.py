@@ -172,3 +172,39 @@ def test_still_present_from_the_host_inventory(
     ]  # fmt: skip
     host = _host_case(tmp_path, inventory)
     assert (host["verdict"], host["still_present"]) == ("likely", present)
+
+
+def _job_and_host(tmp_path: Path, host_at: datetime) -> dict[str, Any]:
+    case = tmp_path / "case"
+    case.mkdir()
+    job_use = use(at=INSIDE) | {"host": "build-07"}
+    host_use = use(digest=MAL, at=host_at) | {
+        "actor_kind": "host", "job_key": None, "host": "build-07", "file": "journal.txt", "line": 6,
+    }  # fmt: skip
+    job = {"job_key": "j1", "ci": "github", "project": "acme/x", "run": "1",
+           "file_job_name": "scan", "ts_first": INSIDE - timedelta(minutes=1),
+           "ts_last": INSIDE + timedelta(minutes=5), "file": "f.txt", "line": 1}  # fmt: skip
+    rows = {"image_uses": [job_use, host_use], "job_logs": [job]}
+    for name in TABLES:
+        frame = pl.DataFrame(schema=TABLES[name])
+        if name in rows:
+            frame = conform(name, pl.DataFrame(rows[name], strict=False))
+        frame.write_parquet(case / f"{name}.parquet")
+    adv_path = tmp_path / "adv.toml"
+    adv_path.write_text(ADVISORY)
+    jobs = analyze(case, load_advisory(adv_path)).results["job_verdicts"]
+    return jobs.row(0, named=True)
+
+
+def test_job_takes_the_digest_its_host_logged_while_it_ran(tmp_path: Path) -> None:
+    job = _job_and_host(tmp_path, INSIDE + timedelta(seconds=8))
+    assert (job["verdict"], job["digest"]) == ("confirmed", MAL)
+    assert job["reason"].startswith(
+        "host build-07 logged the digest while the job ran (journal.txt:6)"
+    )
+    assert {"file": "journal.txt", "line": 6} in job["evidence"]
+
+
+def test_host_digest_outside_the_job_is_not_taken(tmp_path: Path) -> None:
+    job = _job_and_host(tmp_path, INSIDE + timedelta(hours=1))
+    assert (job["verdict"], job["digest"]) == ("likely", None)
