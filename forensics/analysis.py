@@ -22,6 +22,8 @@ PIPELINE = (
     "actor_verdicts",
     "job_verdicts",
     "host_verdicts",
+    "account_verdicts",
+    "cache_verdicts",
     "secrets_to_rotate",
     "job_secret_names",
     "job_secret_lines",

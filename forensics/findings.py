@@ -1,5 +1,6 @@
 """``findings.json`` (format ``forensics-findings/1``): sorted, byte-identical per input."""
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -32,6 +33,10 @@ JOB_FIELDS = ("ci", "project", "run", "job", "runner", "host", "verdict", "reaso
               "tag", "digest", "first_use")  # fmt: skip
 HOST_FIELDS = ("host", "verdict", "reason", "image", "tag", "digest", "first_use", "still_present")
 SECRET_FIELDS = ("name", "ci", "project", "verdict", "first_exposed")
+ACCOUNT_FIELDS = ("account", "token", "verdict", "reason", "image", "tag", "digest", "first_use",
+                  "ips")  # fmt: skip
+CACHE_FIELDS = ("cache", "verdict", "reason", "image", "digest", "first_use", "clients",
+                "still_present")  # fmt: skip
 
 
 def _record(row: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
@@ -53,6 +58,13 @@ def _jobs(analysis: Analysis) -> list[dict[str, Any]]:
 def _hosts(analysis: Analysis) -> list[dict[str, Any]]:
     rows = analysis.results["host_verdicts"].iter_rows(named=True)
     return sorted((_record(row, HOST_FIELDS) for row in rows), key=lambda h: h["host"])
+
+
+def _actors(analysis: Analysis, table: str, fields: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = analysis.results[table].iter_rows(named=True)
+    return sorted(
+        (_record(row, fields) for row in rows), key=lambda r: json.dumps(r, sort_keys=True)
+    )
 
 
 def _permissions(value: Any) -> dict[str, str] | None:
@@ -109,6 +121,8 @@ def build(adv: Advisory, analysis: Analysis, cov: Coverage) -> dict[str, Any]:
         "jobs": _jobs(analysis),
         "hosts": _hosts(analysis),
         "secrets": _secrets(analysis),
+        "accounts": _actors(analysis, "account_verdicts", ACCOUNT_FIELDS),
+        "caches": _actors(analysis, "cache_verdicts", CACHE_FIELDS),
         "uses": {
             "judged": uses.filter(pl.col("verdict").is_not_null()).height,
             "counted_only": uses.filter(pl.col("verdict").is_null()).height,

@@ -14,7 +14,8 @@ from forensics.ingest import Coverage
 from forensics.timefmt import iso, iso_seconds
 
 FINDING_QUERIES = (
-    "use_verdicts", "actor_verdicts", "job_verdicts", "host_verdicts", "secrets_to_rotate",
+    "use_verdicts", "actor_verdicts", "job_verdicts", "host_verdicts", "account_verdicts",
+    "cache_verdicts", "secrets_to_rotate",
 )  # fmt: skip
 """The queries whose results are the findings, shown with their parameters in the report."""
 
@@ -54,11 +55,12 @@ def _uses(analysis: Analysis) -> list[dict[str, Any]]:
         is_job = u["actor_kind"] == "job"
         parts = (u["project"], u["run"], u["job"])
         lane = "/".join(p for p in parts if p is not None) if is_job else u["host"]
+        group = {"account": "accounts", "cache": "caches"}.get(u["actor_kind"], "hosts")
         out.append(
             {
                 "lane": lane,
                 "lane_kind": "job" if is_job else "host",
-                "group": u["project"] if is_job else "hosts",
+                "group": u["project"] if is_job else group,
                 "verdict": u["verdict"],
                 "image": u["image"],
                 "tag": u["tag"],
@@ -129,7 +131,7 @@ def _param_text(value: Any) -> str | None:
 
 def _cited(findings: dict[str, Any], uses: list[dict[str, Any]]) -> set[tuple[str, int]]:
     cited = {(u["file"], u["line"]) for u in uses}
-    for key in ("jobs", "hosts", "secrets"):
+    for key in ("jobs", "hosts", "secrets", "accounts", "caches"):
         for item in findings[key]:
             cited.update((e["file"], e["line"]) for e in item["evidence"])
     return cited

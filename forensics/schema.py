@@ -12,7 +12,7 @@ TS = pl.Datetime("us", "UTC")
 IMAGE_USES = pl.Schema(
     {
         "format": pl.String(),  # parser NAME that produced the row
-        "actor_kind": pl.String(),  # "job" or "host"
+        "actor_kind": pl.String(),  # "job", "host", "account" (Docker Hub) or "cache"
         "job_key": pl.String(),  # jobs.job_key for a job, else null
         "host": pl.String(),  # the host, for host-side evidence (and jobs where known)
         "action": pl.String(),  # pull, run, action-image, job-container, buildkit-from, ...
@@ -22,7 +22,8 @@ IMAGE_USES = pl.Schema(
         "digest": pl.String(),  # sha256:<hex> recorded by the evidence, else null
         "digest_kind": pl.String(),  # index | platform | config, as the evidence recorded it
         "cached": pl.Boolean(),  # served from a local cache with no pull seen
-        "step": pl.String(),  # enclosing step or group
+        "step": pl.String(),  # enclosing step or group (Hub usage: the access token)
+        "peer": pl.String(),  # the other side: client address of a cache, IPs of a Hub pull
         "ts_lo": TS,
         "ts_hi": TS,
         "file": pl.String(),

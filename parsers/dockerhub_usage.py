@@ -133,8 +133,9 @@ def _uses(rows: pl.DataFrame) -> pl.DataFrame:
     )
     return used.select(
         pl.lit(NAME).alias("format"),
-        pl.lit("host").alias("actor_kind"),
+        pl.lit("account").alias("actor_kind"),
         host.alias("host"),
+        pl.col("ips").alias("peer"),
         pl.when(pl.col("n_pulls") > 0).then(pl.lit("pull")).otherwise(pl.lit("version-check"))
         .alias("action"),
         ref.alias("ref"),

@@ -142,6 +142,7 @@ def _requests(frame: pl.DataFrame) -> pl.DataFrame:
         .cast(pl.Int64, strict=False)
         .alias("status"),
         _field(rest, "http.request.host").alias("req_host"),
+        pl.coalesce(_field(rest, "http.request.remoteaddr"), "ip").alias("client"),
         _field(rest, "http.response.contenttype").alias("ctype"),
         pl.when(is_logrus).then(l_lo).otherwise(a_lo).alias("ts_lo"),
         pl.when(is_logrus).then(l_hi).otherwise(a_hi).alias("ts_hi"),
@@ -182,8 +183,9 @@ def _uses(req: pl.DataFrame) -> pl.DataFrame:
     sep = pl.when(digest.is_not_null()).then(pl.lit("@")).otherwise(pl.lit(":"))
     return df.select(
         pl.lit(NAME).alias("format"),
-        pl.lit("host").alias("actor_kind"),
+        pl.lit("cache").alias("actor_kind"),
         pl.coalesce("host", registry).alias("host"),
+        pl.col("client").str.replace(r":\d+$", "").str.strip_chars("[]").alias("peer"),
         "action",
         pl.concat_str(registry, pl.lit("/"), repo, sep, ref_part).alias("ref"),
         pl.when(repo.str.contains(_PATH_RX)).then(registry + "/" + repo).alias("image"),

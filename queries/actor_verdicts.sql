@@ -2,9 +2,11 @@
 -- For each job and each host, the strongest verdict of its uses and the use that carries it.
 -- inputs: use_verdicts
 -- params: (none)
--- output: kind VARCHAR (job|host), actor VARCHAR (job_key or host name), verdict VARCHAR,
+-- output: kind VARCHAR (job|host|account|cache), actor VARCHAR (job_key, host, account or
+--   cache name), verdict VARCHAR,
 --   rank INTEGER, reason VARCHAR, image VARCHAR, tag VARCHAR, digest VARCHAR,
---   host VARCHAR (of the carrying use), first_use TIMESTAMPTZ,
+--   host VARCHAR (of the carrying use), step VARCHAR (its step; a Hub access token),
+--   peers VARCHAR[] (client addresses or IPs seen over all the actor's uses), first_use TIMESTAMPTZ,
 --   evidence STRUCT(file VARCHAR, line BIGINT)[] (lines of every use with that verdict),
 --   uses BIGINT (uses with a verdict)
 WITH judged AS (
@@ -13,10 +15,16 @@ WITH judged AS (
     WHERE actor_kind = 'job' AND verdict IS NOT NULL
     UNION ALL
     SELECT 'host' AS kind, host AS actor, * FROM use_verdicts
-    WHERE host IS NOT NULL AND verdict IS NOT NULL
+    WHERE actor_kind IN ('job', 'host') AND host IS NOT NULL AND verdict IS NOT NULL
+    UNION ALL
+    -- Docker Hub accounts (pull usage) and registries or caches that served images
+    SELECT actor_kind AS kind, host AS actor, * FROM use_verdicts
+    WHERE actor_kind IN ('account', 'cache') AND host IS NOT NULL AND verdict IS NOT NULL
 ),
 best AS (
-    SELECT kind, actor, max(rank) AS rank, count(*) AS uses FROM judged GROUP BY kind, actor
+    SELECT kind, actor, max(rank) AS rank, count(*) AS uses,
+           list_sort(list(DISTINCT peer) FILTER (WHERE peer IS NOT NULL)) AS peers
+    FROM judged GROUP BY kind, actor
 ),
 top AS (
     -- the earliest use with the strongest verdict speaks for the job or host
@@ -43,6 +51,8 @@ SELECT t.kind::VARCHAR AS kind,
        t.tag::VARCHAR AS tag,
        t.digest::VARCHAR AS digest,
        t.host::VARCHAR AS host,
+       t.step::VARCHAR AS step,
+       b.peers AS peers,
        t.ts_lo AS first_use,
        list_sort(l.evidence) AS evidence,
        b.uses::BIGINT AS uses

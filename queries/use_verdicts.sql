@@ -2,7 +2,8 @@
 -- Every use of an advisory image (under any mirror name) or of a listed digest, with its verdict.
 -- inputs: image_uses, jobs, advisory_images, advisory_tags, advisory_digests, mirrors, tag_pushes
 -- params: $window_start (TIMESTAMPTZ), $window_end (TIMESTAMPTZ, NULL when open-ended)
--- output: actor_kind VARCHAR, job_key VARCHAR, host VARCHAR, action VARCHAR, ref VARCHAR,
+-- output: actor_kind VARCHAR, job_key VARCHAR, host VARCHAR, step VARCHAR, peer VARCHAR,
+--   action VARCHAR, ref VARCHAR,
 --   image VARCHAR (upstream name), tag VARCHAR, digest VARCHAR, digest_kind VARCHAR,
 --   cached BOOLEAN, ts_lo TIMESTAMPTZ, ts_hi TIMESTAMPTZ, file VARCHAR, line BIGINT,
 --   evidence_lines BIGINT[], host_evidence STRUCT(file VARCHAR, line BIGINT),
@@ -112,6 +113,8 @@ verdicts AS (
 SELECT actor_kind::VARCHAR AS actor_kind,
        job_key::VARCHAR AS job_key,
        use_host::VARCHAR AS host,
+       step::VARCHAR AS step,
+       peer::VARCHAR AS peer,
        action::VARCHAR AS action,
        ref::VARCHAR AS ref,
        upstream_image::VARCHAR AS image,

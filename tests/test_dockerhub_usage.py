@@ -34,7 +34,7 @@ def test_fixture_rows_become_uses_with_hour_intervals() -> None:
     ]
     assert set(uses.get_column("image")) == {"docker.io/checkmarx/kics"}
     assert set(uses.get_column("digest_kind")) == {"index"}
-    assert set(uses.get_column("actor_kind")) == {"host"}
+    assert set(uses.get_column("actor_kind")) == {"account"}
     assert uses.get_column("ref").to_list()[3] == f"checkmarx/kics@{ALPINE}"
     assert uses.get_column("ts_lo").to_list() == [HOUR_12, HOUR_12, HOUR_13, HOUR_13, HOUR_13]
     spans = (uses.get_column("ts_hi") - uses.get_column("ts_lo")).unique().to_list()

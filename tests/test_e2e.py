@@ -68,18 +68,6 @@ HOSTS = [
      [('gitlab/acme/platform/infra/4711.log', 4), ('gitlab/acme/platform/infra/4711.log', 9), ('gitlab/acme/platform/infra/4711.log', 10), ('gitlab/acme/platform/infra/4711.log', 18)]),
     ('fv-az512-33', 'likely', 'alpine', '2026-04-22T13:15:05.516078Z',
      [('github/acme/infra/9202/0_terraform-scan.txt', 102)]),
-    ('harbor-cache', 'confirmed', None, '2026-04-22T12:41:07.300000Z',
-     [('registries/harbor-cache/registry.log', 4), ('registries/harbor-cache/registry.log', 9)]),
-    ('hub:(token generated)', 'confirmed', 'alpine', '2026-04-22T12:00:00.000000Z',
-     [('dockerhub/usage-acme-2026-04.csv', 3)]),
-    ('hub:<script>alert(1)</script>', 'confirmed', 'alpine', '2026-04-22T13:00:00.000000Z',
-     [('dockerhub/usage-acme-2026-04.csv', 7)]),
-    ('hub:acme-bot', 'confirmed', 'latest', '2026-04-22T13:00:00.000000Z',
-     [('dockerhub/usage-acme-2026-04.csv', 4)]),
-    ('hub:acme-ci', 'confirmed', 'latest', '2026-04-22T12:00:00.000000Z',
-     [('dockerhub/usage-acme-2026-04.csv', 2)]),
-    ('hub:acme-dev', 'confirmed', None, '2026-04-22T13:00:00.000000Z',
-     [('dockerhub/usage-acme-2026-04.csv', 5)]),
     ('k8s-node-1', 'confirmed', 'latest', '2026-04-22T12:50:11.000000Z',
      [('kubernetes/prod-eu/pods.json', 48)]),
     ('runner-03', 'confirmed', 'alpine', None,
@@ -159,8 +147,10 @@ def findings(sample_run: tuple[Path, Any]) -> dict[str, Any]:
 def test_exit_status_and_summary(sample_run: tuple[Path, Any]) -> None:
     out, result = sample_run
     assert result.exit_code == 1  # the bundle holds broken input on purpose
-    assert "jobs   6 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
-    assert "hosts  11 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
+    assert "jobs     6 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
+    assert "hosts    5 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
+    assert "accounts 5 confirmed, 0 likely, 0 possible, 0 cleared" in result.stdout
+    assert "caches   1 confirmed, 0 likely, 0 possible, 0 cleared" in result.stdout
     assert f"report:   {out / 'report.html'}" in result.stdout
 
 
@@ -327,3 +317,66 @@ def test_case_duckdb_has_a_view_per_table(sample_run: tuple[Path, Any]) -> None:
     finally:
         con.close()
     assert views == tables
+
+
+ACCOUNTS = [
+    (
+        "<script>alert(1)</script>",
+        "x��y",
+        "confirmed",
+        "alpine",
+        ["203.0.113.10"],
+        [("dockerhub/usage-acme-2026-04.csv", 7)],
+    ),
+    (
+        "acme-bot",
+        "bot-pat",
+        "confirmed",
+        "latest",
+        ["203.0.113.8"],
+        [("dockerhub/usage-acme-2026-04.csv", 4)],
+    ),
+    (
+        "acme-ci",
+        "ci-token",
+        "confirmed",
+        "latest",
+        ["203.0.113.7"],
+        [("dockerhub/usage-acme-2026-04.csv", 2)],
+    ),
+    (
+        "acme-dev",
+        "dev-pat",
+        "confirmed",
+        None,
+        ["203.0.113.9"],
+        [("dockerhub/usage-acme-2026-04.csv", 5)],
+    ),
+    (
+        None,
+        "generated",
+        "confirmed",
+        "alpine",
+        ["198.51.100.4", "198.51.100.5"],
+        [("dockerhub/usage-acme-2026-04.csv", 3)],
+    ),
+]
+CACHES = [
+    (
+        "harbor-cache",
+        "confirmed",
+        "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0",
+        ["10.0.4.17"],
+        True,
+        [("registries/harbor-cache/registry.log", 4), ("registries/harbor-cache/registry.log", 9)],
+    )
+]
+
+
+def test_accounts_and_caches(findings: dict[str, Any]) -> None:
+    got = [(a["account"], a["token"], a["verdict"], a["tag"], a["ips"],
+            [(e["file"], e["line"]) for e in a["evidence"]]) for a in findings["accounts"]]  # fmt: skip
+    assert got == ACCOUNTS
+    got = [(c["cache"], c["verdict"], c["digest"], c["clients"], c["still_present"],
+            [(e["file"], e["line"]) for e in c["evidence"]]) for c in findings["caches"]]  # fmt: skip
+    assert got == CACHES

@@ -39,7 +39,7 @@ def test_fixture_uses() -> None:
     r = parse(FIXTURE.read_bytes())
     uses = r.tables["image_uses"]
     assert set(uses.get_column("host")) == {"harbor-cache"}
-    assert set(uses.get_column("actor_kind")) == {"host"}
+    assert set(uses.get_column("actor_kind")) == {"cache"}
     assert set(uses.get_column("image")) == {REPO}
     assert uses.select("action", "tag", "digest", "digest_kind", "line", "evidence_lines").rows(
     ) == [
@@ -125,3 +125,9 @@ def _sample_members() -> list[tuple[str, bytes]]:
 def test_sniff_rejects_sample_bundle_files(path: str, data: bytes) -> None:
     # the sample bundle holds one registry log of its own
     assert registry_log.sniff(path, data[:HEAD_BYTES]) == path.startswith("registries/")
+
+
+def test_clients_are_kept_as_peers() -> None:
+    uses = parse(FIXTURE.read_bytes()).tables["image_uses"]
+    peers = set(uses.get_column("peer").drop_nulls())
+    assert peers and all(":" not in p or p.count(":") > 1 for p in peers)  # ports dropped
