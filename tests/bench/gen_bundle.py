@@ -87,3 +87,51 @@ def generate(root: Path, size_mb: int, seed: int = 7) -> int:
         (folder / "docker-events.jsonl").write_text(data, encoding="utf-8")
         written += len(data.encode())
     return written
+
+
+_OTHER = {
+    # bundle folder -> (fixture to replicate, file name, share of the bundle)
+    "gitlab/acme/platform/infra": ("gitlab/ff-timestamps.log", "{n}.log", 0.04),
+    "jenkins/acme/kics-scan": ("jenkins/timestamped-pull.log", "{n}/log", 0.04),
+    "hosts/journal-host": ("runtime_journal/docker-journal.txt", "journal-{n}.txt", 0.03),
+    "registries/bench-cache": ("registry_log/registry.log", "registry-{n}.log", 0.03),
+}
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+def _clean_lines(fixture: Path) -> bytes:
+    """The fixture's lines minus those with invalid UTF-8 (rare in real logs)."""
+    kept = []
+    for line in fixture.read_bytes().split(b"\n"):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        kept.append(line)
+    return b"\n".join(kept).rstrip(b"\n") + b"\n"
+
+
+def generate_other_formats(root: Path, size_mb: int) -> dict[str, int]:
+    """Add GitLab, Jenkins, runtime-journal and registry logs (a few % each).
+
+    Args:
+        root: the bundle folder.
+        size_mb: the bundle's target size in megabytes.
+
+    Returns:
+        Bytes written per bundle folder.
+    """
+    written: dict[str, int] = {}
+    for folder, (fixture, pattern, share) in _OTHER.items():
+        body = _clean_lines(FIXTURES / fixture)
+        per_file = body * max(1, 2_000_000 // len(body))
+        target = int(size_mb * 1_000_000 * share)
+        total, n = 0, 0
+        while total < target:
+            path = root / folder / pattern.format(n=1000 + n)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(per_file)
+            total += len(per_file)
+            n += 1
+        written[folder] = total
+    return written

@@ -12,9 +12,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.bench.gen_bundle import generate
+from tests.bench.gen_bundle import generate, generate_other_formats
 
 ROOT = Path(__file__).resolve().parents[2]
+_FORMAT_OF = {"gitlab": "GitLab traces", "jenkins": "Jenkins logs", "hosts": "runtime journals",
+              "registries": "registry logs"}  # fmt: skip
 ADVISORY = ROOT / "sample_logs" / "advisories" / "kics-2026-04-22.toml"
 
 _CHILD = """
@@ -54,10 +56,21 @@ def main() -> None:
         bundle = args.keep or Path(tmp) / "bundle"
         t = time.perf_counter()
         size = generate(bundle, args.size_mb)
+        others = generate_other_formats(bundle, args.size_mb)
+        size += sum(others.values())
         print(f"generated {size / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s")
         github = sum(p.stat().st_size for p in (bundle / "github").rglob("*") if p.is_file())
         runs = [
             ("ingest, GitHub logs only", bundle / "github", github, "ingest"),
+            *[
+                (
+                    f"ingest, {_FORMAT_OF[folder.split('/')[0]]} only",
+                    bundle / folder,
+                    n,
+                    "ingest",
+                )
+                for folder, n in others.items()
+            ],
             ("ingest, whole bundle", bundle, size, "ingest"),
             ("investigate, whole bundle", bundle, size, "investigate"),
         ]
@@ -66,7 +79,7 @@ def main() -> None:
             rate = nbytes / 1e6 / m["seconds"]
             peak = m["peak_bytes"] / 2**20
             print(
-                f"{label:27} {nbytes / 1e6:6.0f} MB {m['seconds']:6.1f} s "
+                f"{label:32} {nbytes / 1e6:6.0f} MB {m['seconds']:6.1f} s "
                 f"{rate:6.1f} MB/s  peak RSS {peak:5.0f} MiB"
             )
 
