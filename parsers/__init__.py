@@ -8,6 +8,7 @@ whose ``sniff`` accepts a file parses it (sniffers are written to be mutually ex
 from types import ModuleType
 
 from forensics.parsers import (
+    artifactory,
     docker_events,
     docker_images,
     dockerhub_audit,
@@ -17,12 +18,14 @@ from forensics.parsers import (
     gitlab_ci,
     jenkins,
     kubernetes,
+    nexus,
     registry_log,
     runtime_journal,
 )
 
 # Order matters only where sniffers could overlap: docker_images before dockerhub_audit
-# (inspect output may hold "account"/"action" labels), registry_log before runtime_journal
+# (inspect output may hold "account"/"action" labels), nexus before registry_log (a Nexus
+# connector-port line looks like a registry access line), registry_log before runtime_journal
 # (registry logs are logrus lines too).
 _MODULES: tuple[ModuleType, ...] = (
     github_actions,
@@ -31,6 +34,8 @@ _MODULES: tuple[ModuleType, ...] = (
     jenkins,
     docker_events,
     docker_images,
+    artifactory,
+    nexus,
     registry_log,
     runtime_journal,
     kubernetes,

@@ -185,7 +185,12 @@ def _uses(req: pl.DataFrame) -> pl.DataFrame:
         pl.lit(NAME).alias("format"),
         pl.lit("cache").alias("actor_kind"),
         pl.coalesce("host", registry).alias("host"),
-        pl.col("client").str.replace(r":\d+$", "").str.strip_chars("[]").alias("peer"),
+        # drop the port of "1.2.3.4:5" and "[v6]:5"; a bare IPv6 address stays whole
+        pl.col("client")
+        .str.replace(r"^\[(.*)\]:\d+$", "$1")
+        .str.replace(r"^(\d+\.\d+\.\d+\.\d+):\d+$", "$1")
+        .str.strip_chars("[]")
+        .alias("peer"),
         "action",
         pl.concat_str(registry, pl.lit("/"), repo, sep, ref_part).alias("ref"),
         pl.when(repo.str.contains(_PATH_RX)).then(registry + "/" + repo).alias("image"),

@@ -131,8 +131,12 @@ ERRORS = [
     ('jenkins/acme/kics-scan/57/log', 53, 'corrupt timestamp'),
     ('jenkins/acme/kics-scan/57/log', 54, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('kubernetes/prod-eu/events.json', 84, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
+    ('registries/artifactory-cache/request.log', 10, 'not an Artifactory request log line (7 or 6 pipe layout)'),
+    ('registries/artifactory-cache/request.log', 11, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('registries/harbor-cache/registry.log', 14, 'not a registry log line (logrus or access format)'),
     ('registries/harbor-cache/registry.log', 15, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
+    ('registries/nexus-proxy/request.log', 7, 'not a Nexus request.log line'),
+    ('registries/nexus-proxy/request.log', 9, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
 ]  # fmt: skip
 
 
@@ -150,7 +154,7 @@ def test_exit_status_and_summary(sample_run: tuple[Path, Any]) -> None:
     assert "jobs     6 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
     assert "hosts    5 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
     assert "accounts 5 confirmed, 0 likely, 0 possible, 0 cleared" in result.stdout
-    assert "caches   1 confirmed, 0 likely, 0 possible, 0 cleared" in result.stdout
+    assert "caches   3 confirmed, 0 likely, 0 possible, 0 cleared" in result.stdout
     assert f"report:   {out / 'report.html'}" in result.stdout
 
 
@@ -172,7 +176,7 @@ def test_unit_tests_job_with_immutable_action_digest_is_not_a_finding(
     findings: dict[str, Any],
 ) -> None:
     assert ("9001", "unit-tests") not in {(j["run"], j["job"]) for j in findings["jobs"]}
-    assert findings["uses"] == {"counted_only": 1, "judged": 27}  # 9700 lint: unlisted tag
+    assert findings["uses"] == {"counted_only": 1, "judged": 33}  # 9700 lint: unlisted tag
 
 
 def test_hosts_exactly(findings: dict[str, Any]) -> None:
@@ -210,7 +214,7 @@ def test_coverage_lists_every_problem(findings: dict[str, Any]) -> None:
     cov = findings["coverage"]
     got = [(e["file"], e["line"], e["reason"]) for e in cov["errors"]]
     assert got == ERRORS
-    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (49, 3644, 50)
+    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (51, 3664, 52)
 
 
 def test_header(findings: dict[str, Any]) -> None:
@@ -235,7 +239,7 @@ def test_manifest_hashes_every_input(sample_run: tuple[Path, Any]) -> None:
     out, _ = sample_run
     manifest = json.loads((out / "case" / "manifest.json").read_text())
     files = {f["path"]: f for f in manifest["files"]}
-    assert len(files) == 49
+    assert len(files) == 51
     notes = SAMPLE / "hosts" / "build-07" / "notes.txt"
     assert (
         files["hosts/build-07/notes.txt"]["sha256"]
@@ -363,13 +367,37 @@ ACCOUNTS = [
 ]
 CACHES = [
     (
+        "artifactory-cache",
+        "confirmed",
+        "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0",
+        ["10.0.4.21", "10.0.4.23", "10.0.4.25"],
+        None,
+        [
+            ("registries/artifactory-cache/request.log", 3),
+            ("registries/artifactory-cache/request.log", 7),
+            ("registries/artifactory-cache/request.log", 11),
+        ],
+    ),
+    (
         "harbor-cache",
         "confirmed",
         "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0",
         ["10.0.4.17"],
         True,
         [("registries/harbor-cache/registry.log", 4), ("registries/harbor-cache/registry.log", 9)],
-    )
+    ),
+    (
+        "nexus-proxy",
+        "confirmed",
+        "sha256:2588a44890263a8185bd5d9fadb6bc9220b60245dbcbc4da35e1b62a6f8c230d",
+        ["10.0.5.31", "10.0.5.32", "10.0.5.34"],
+        None,
+        [
+            ("registries/nexus-proxy/request.log", 3),
+            ("registries/nexus-proxy/request.log", 4),
+            ("registries/nexus-proxy/request.log", 8),
+        ],
+    ),
 ]
 
 

@@ -18,6 +18,8 @@ EXPECTED = {
     "gitlab_ci": ".log",
     "jenkins": "log",
     "registry_log": ".log",
+    "artifactory": ".log",
+    "nexus": ".log",
     "runtime_journal": ".txt",
     "kubernetes": ".json",
     "dockerhub_usage": ".csv",

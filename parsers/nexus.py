@@ -1,0 +1,170 @@
+"""Sonatype Nexus Repository 3 ``request.log`` (logback-access).
+
+Default pattern ``%clientHost %l %user [%date] "%requestURL" %statusCode %bytesSent
+%elapsedTime "%header{User-Agent}"``, newer versions append `` [%thread]``, e.g.
+``10.0.5.31 - - [22/Apr/2026:14:41:07 +0200] "GET /repository/docker-proxy/v2/checkmarx/kics/
+manifests/latest HTTP/1.1" 200 1958 35 "docker/27.3.1 …" [qtp1085283394-921]``. Dates are the
+server's local time with its offset, to the second.
+
+The status is followed by *two* numbers and *one* quoted string, so the Apache combined
+lines of a distribution registry (``… 200 1958 "<referer>" "<agent>"``, read by
+:mod:`forensics.parsers.registry_log`) never match.
+
+Docker manifests are requested as ``/repository/<repo>/v2/<image>/manifests/<ref>`` (path
+based routing) or ``/v2/<image>/manifests/<ref>`` (a repository connector port). Image uses,
+like :mod:`forensics.parsers.registry_log`: actor_kind ``cache``, host = the cache instance
+(the bundle folder ``registries/<name>/``), peer = the client host; a 2xx ``GET`` of a
+manifest is ``served``, a 2xx ``HEAD`` is ``checked``. The reference is ``<registry>/<path>``
+plus ``:<tag>`` or ``@<digest>``, where ``<path>`` is ``<repo>/<image>`` for the
+``/repository/`` form (the repository name stays in it like a proxy project: map it with the
+advisory's ``[mirrors]``) and ``<image>`` for the connector form. A request by tag logs no
+digest; ``digest_kind`` is unknown (null).
+"""
+
+import re
+from collections.abc import Sequence
+
+import polars as pl
+
+from forensics.parsers._base import (
+    Item,
+    ParseResult,
+    batch_lines,
+    context_frame,
+    evidence_rows,
+    record_unparsed,
+)
+
+NAME = "nexus"
+DESCRIPTION = "Sonatype Nexus Repository 3 request.log (logback-access)"
+
+_SNIFF_LINES = 32
+_LINE_RX = (
+    r"^(?P<ip>\S+) \S+ (?P<user>\S+) \[(?P<time>\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4})\] "
+    r'"(?P<method>[A-Z]+) (?P<uri>\S+)(?: [^"]*)?" (?P<status>\d{3}) (?:\d+|-) (?:\d+|-) '
+    r'"(?P<agent>(?:[^"\\]|\\.)*)"(?: \[(?P<thread>[^\]]*)\])?\s*$'
+)
+_SNIFF_LINE = re.compile(_LINE_RX.encode())
+_SNIFF_URI = re.compile(rb'^\S+ \S+ \S+ \[[^\]]*\] "[A-Z]+ (?:/repository/[^/ ]+)?/v2/')
+
+_REPO_RX = r"^/repository/(?P<key>[^/]+)/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$"
+_V2_RX = r"^/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$"
+_DIGEST_RX = r"^sha256:[0-9a-f]{64}$"
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_PATH_RX = rf"^{_COMPONENT}(?:/{_COMPONENT})*$"
+
+
+def sniff(path: str, head: bytes) -> bool:
+    """Recognize a Nexus request log by its first line and a Docker request near the top.
+
+    Args:
+        path: the logical path (unused).
+        head: the first bytes of the file.
+
+    Returns:
+        True when the first line has the request.log layout (two numbers after the status,
+        then a quoted user agent and an optional ``[thread]``) and one of the first such
+        lines requests ``/v2/`` or ``/repository/<repo>/v2/``.
+    """
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    lines = [ln.rstrip(b"\r") for ln in text.split(b"\n", _SNIFF_LINES)[:_SNIFF_LINES]]
+    if not _SNIFF_LINE.match(lines[0]):
+        return False
+    return any(_SNIFF_LINE.match(line) and _SNIFF_URI.match(line) for line in lines)
+
+
+def _peer(client: pl.Expr) -> pl.Expr:
+    """The client address without a port (``[v6]:port`` and ``v4:port``; bare IPv6 kept)."""
+    return client.str.replace(r"^\[([^\]]*)\](?::\d+)?$", "$1").str.replace(r"^([^:]+):\d+$", "$1")
+
+
+def _utc(us: pl.Expr) -> pl.Expr:
+    return pl.from_epoch(us, time_unit="us").dt.replace_time_zone("UTC")
+
+
+def _requests(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every line's request fields and time (``ok`` false for lines not understood)."""
+    df = frame.with_columns(
+        pl.col("line").str.strip_chars_end("\r").str.extract_groups(_LINE_RX).alias("_r")
+    ).unnest("_r")
+    lo = pl.col("time").str.to_datetime("%d/%b/%Y:%H:%M:%S %z", time_unit="us", strict=False)
+    lo_us = lo.dt.epoch("us")
+    return df.select(
+        "file",
+        "line_no",
+        "method",
+        pl.col("uri").str.replace(r"[?#].*$", "").alias("uri"),
+        pl.col("status").cast(pl.Int64, strict=False).alias("status"),
+        pl.col("ip").alias("client"),
+        _utc(lo_us).alias("ts_lo"),
+        _utc(lo_us + 999_999).alias("ts_hi"),
+        "host",
+        "registry",
+    ).with_columns(pl.col("ts_lo").is_not_null().alias("ok"))
+
+
+def _uses(req: pl.DataFrame) -> pl.DataFrame:
+    routed = pl.col("uri").str.extract_groups(_REPO_RX)
+    port = pl.col("uri").str.extract_groups(_V2_RX)
+    df = req.with_columns(
+        pl.coalesce(
+            routed.struct.field("key") + "/" + routed.struct.field("repo"),
+            port.struct.field("repo"),
+        ).alias("m_repo"),
+        pl.coalesce(routed.struct.field("ref"), port.struct.field("ref")).alias("m_ref"),
+    )
+    ok_status = (pl.col("status") >= 200) & (pl.col("status") < 300)
+    action = (
+        pl.when(ok_status & pl.col("m_repo").is_not_null())
+        .then(pl.when(pl.col("method") == "GET").then(pl.lit("served"))
+              .when(pl.col("method") == "HEAD").then(pl.lit("checked")))
+    )  # fmt: skip
+    df = df.with_columns(action.alias("action")).filter(pl.col("action").is_not_null())
+    ref_part = pl.col("m_ref")
+    is_digest = ref_part.str.to_lowercase().str.contains(_DIGEST_RX)
+    digest = pl.when(is_digest).then(ref_part.str.to_lowercase())
+    repo = pl.col("m_repo")
+    registry = pl.coalesce("registry", "host").str.to_lowercase()
+    sep = pl.when(is_digest).then(pl.lit("@")).otherwise(pl.lit(":"))
+    return df.select(
+        pl.lit(NAME).alias("format"),
+        pl.lit("cache").alias("actor_kind"),
+        pl.coalesce("host", registry).alias("host"),
+        _peer(pl.col("client")).alias("peer"),
+        "action",
+        pl.concat_str(registry, pl.lit("/"), repo, sep, ref_part).alias("ref"),
+        pl.when(repo.str.contains(_PATH_RX)).then(registry + "/" + repo).alias("image"),
+        pl.when(~is_digest).then(ref_part).alias("tag"),
+        digest.alias("digest"),
+        pl.lit(False).alias("cached"),
+        "ts_lo",
+        "ts_hi",
+        "file",
+        pl.col("line_no").cast(pl.Int64).alias("line"),
+        pl.concat_list(pl.col("line_no").cast(pl.Int64)).alias("evidence_lines"),
+    ).sort("file", "line")
+
+
+def parse(items: Sequence[Item]) -> ParseResult:
+    """Parse a batch of Nexus request logs.
+
+    Args:
+        items: the files; ``context["host"]``/``context["registry"]`` name the cache.
+
+    Returns:
+        Image uses (manifests served or checked), evidence lines and coverage.
+    """
+    result = ParseResult()
+    lines = batch_lines(items, result)
+    ctx = context_frame(items, ["host", "registry"])
+    frame = lines.filter(pl.col("line").str.strip_chars() != "").join(ctx, on="file", how="left")
+    req = _requests(frame)
+    record_unparsed(
+        result,
+        req.filter(~pl.col("ok")).select("file", "line_no"),
+        "not a Nexus request.log line",
+    )
+    uses = _uses(req.filter(pl.col("ok")))
+    result.add("image_uses", uses)
+    result.add("evidence", evidence_rows(lines, uses.select("file", "line")))
+    return result
