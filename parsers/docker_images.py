@@ -1,6 +1,6 @@
-"""Image inventories taken on a host: ``docker images --digests`` and ``docker image inspect``.
+"""Image inventories taken on a host: ``docker images``/``image inspect``, ``crictl images``.
 
-Accepted shapes (docker/cli ``image_ls.md``, ``image_inspect.md``):
+Accepted shapes (docker/cli ``image_ls.md``, ``image_inspect.md``; cri-tools ``crictl.md``):
 
 - the ``docker images --digests [--no-trunc]`` table. Columns are located by where the
   header's names start (CREATED holds spaces, e.g. ``9 weeks ago``); ``<none>`` marks a
@@ -10,6 +10,9 @@ Accepted shapes (docker/cli ``image_ls.md``, ``image_inspect.md``):
   ``Tag``, ``Digest``, ``ID``, ``CreatedAt``, ``Size``.
 - ``docker image inspect <ids...>``: a JSON array of objects with ``Id``, ``RepoTags`` and
   ``RepoDigests`` (several arrays one after another are read too).
+- ``crictl images -o json`` on a Kubernetes node: ``{"images": [...]}`` whose entries hold
+  ``id``, ``repoTags`` and ``repoDigests`` (the JSON documents are read by
+  :mod:`forensics.parsers._inventory_json`).
 
 Output: ``host_images``, one row per reference the host holds, paired like ``docker images
 --digests`` pairs them (docker/cli ``formatter/image.go``): each repo tag with each repo digest
@@ -19,15 +22,12 @@ digest for a multi-arch pull); ``image_id`` is the config digest, except on a co
 host, where docker reports the index digest as the image ID. The host is the bundle folder.
 """
 
-import json
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import polars as pl
 
-from forensics.lines import LineFrame
-from forensics.parsers import _json
+from forensics.parsers import _inventory_json
 from forensics.parsers._base import (
     Item,
     ParseResult,
@@ -39,7 +39,10 @@ from forensics.parsers._base import (
 from forensics.reference import with_normalized
 
 NAME = "docker_images"
-DESCRIPTION = "docker images --digests (table or {{json .}} lines) and docker image inspect"
+DESCRIPTION = (
+    "docker images --digests (table or {{json .}} lines), docker image inspect "
+    "and crictl images -o json"
+)
 
 HOST_IMAGES = pl.Schema(
     {
@@ -63,28 +66,28 @@ _REPO_RX = r"^\S+$"
 _TAG_RX = r"^(?:<none>|[\w][\w.-]{0,127})$"
 _DIGEST_RX = r"^(?:<none>|sha256:[0-9a-fA-F]{64})?$"
 _ID_RX = r"^(?:(?:sha256:)?[0-9a-fA-F]{64}|[0-9a-fA-F]{12})$"
-_FULL_ID_RX = r"^sha256:[0-9a-f]{64}$"
-_REF_TAG_RX = r":([\w][\w.-]{0,127})$"
-_REF_DIGEST_RX = r"@(sha256:[0-9a-fA-F]{64})$"
+_HEAD = 64 * 1024  # what sniffing sees (forensics.ingest.HEAD_BYTES)
 _JSON_FIELDS = {"j_repo": "$.Repository", "j_tag": "$.Tag", "j_digest": "$.Digest", "j_id": "$.ID"}
 _COLUMNS = ("REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE")
 
 NOT_A_ROW = "not a docker images row (does not fit the header columns)"
 NO_HEADER = "not a docker images row (no REPOSITORY header line before it)"
 NOT_JSON = "not a docker images JSON line (invalid JSON or missing Repository/ID)"
-NOT_INSPECT = "not an image inspect object (no valid Id)"
+NOT_INSPECT = _inventory_json.NOT_INSPECT
+NOT_CRICTL = _inventory_json.NOT_CRICTL
 BAD_NAME = "repository is not a valid image name (row kept with an empty image)"
 
 
 def sniff(path: str, head: bytes) -> bool:
-    """Recognize an image listing by its header, JSON-lines keys or inspect-array keys.
+    """Recognize an image listing by its header, JSON-lines keys or JSON-document keys.
 
     Args:
         path: the logical path (unused).
         head: the first bytes of the file.
 
     Returns:
-        True for a ``docker images`` table or JSON lines, or a ``docker image inspect`` array.
+        True for a ``docker images`` table or JSON lines, a ``docker image inspect`` array or
+        ``crictl images -o json`` output.
     """
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
     first = text.split(b"\n", 1)[0].rstrip()
@@ -92,7 +95,9 @@ def sniff(path: str, head: bytes) -> bool:
         return True
     if first.startswith(b"{") and b'"Action"' not in first and _SNIFF_JSONL_RX.match(first):
         return True
-    return bool(_SNIFF_INSPECT_START_RX.match(text) and _SNIFF_INSPECT_RX.search(text))
+    if _SNIFF_INSPECT_START_RX.match(text) and _SNIFF_INSPECT_RX.search(text):
+        return True
+    return _inventory_json.is_crictl(text)
 
 
 # --- the table and JSON lines -------------------------------------------------------------
@@ -144,6 +149,21 @@ def _valid(repo: str, tag: str, digest: str, image_id: str) -> pl.Expr:
     )
 
 
+def _json_lines(df: pl.DataFrame) -> pl.DataFrame:
+    """The cells of ``{{json .}}`` lines, and whether each line is a valid row (``ok``)."""
+    jsonl = df.with_columns(
+        **{k: pl.col("text").str.json_path_match(p) for k, p in _JSON_FIELDS.items()}
+    )
+    stripped = pl.col("text").str.strip_chars()
+    return jsonl.with_columns(
+        (stripped.str.ends_with("}") & _valid("j_repo", "j_tag", "j_digest", "j_id")).alias("ok")
+    ).select(
+        "file", "line_no", "host", "ok",
+        pl.col("j_repo").alias("repo"), pl.col("j_tag").alias("tag_raw"),
+        pl.col("j_digest").alias("digest_raw"), pl.col("j_id").alias("id_raw"),
+    )  # fmt: skip
+
+
 def _listing(lines: pl.DataFrame, result: ParseResult) -> pl.DataFrame:
     """Rows of ``docker images`` tables and JSON lines; lines not understood are recorded."""
     text = pl.col("line").str.strip_prefix("\ufeff").str.strip_chars_end()
@@ -158,17 +178,7 @@ def _listing(lines: pl.DataFrame, result: ParseResult) -> pl.DataFrame:
     )
     is_json = pl.col("text").str.strip_chars().str.starts_with("{")
     is_header = (pl.col("hdr") == pl.col("line_no")).fill_null(False)
-    jsonl = df.filter(is_json).with_columns(
-        **{k: pl.col("text").str.json_path_match(p) for k, p in _JSON_FIELDS.items()}
-    )
-    stripped = pl.col("text").str.strip_chars()
-    jsonl = jsonl.with_columns(
-        (stripped.str.ends_with("}") & _valid("j_repo", "j_tag", "j_digest", "j_id")).alias("ok")
-    ).select(
-        "file", "line_no", "host", "ok",
-        pl.col("j_repo").alias("repo"), pl.col("j_tag").alias("tag_raw"),
-        pl.col("j_digest").alias("digest_raw"), pl.col("j_id").alias("id_raw"),
-    )  # fmt: skip
+    jsonl = _json_lines(df.filter(is_json))
     table = df.filter(~is_json & ~is_header)
     orphans = table.filter(pl.col("hdr").is_null())
     table = _table_cells(table.filter(pl.col("hdr").is_not_null()))
@@ -203,147 +213,35 @@ def _listing(lines: pl.DataFrame, result: ParseResult) -> pl.DataFrame:
     )  # fmt: skip
 
 
-# --- docker image inspect -------------------------------------------------------------------
-
-
-def _documents(text: str) -> tuple[list[tuple[int, Any]], tuple[int | None, str] | None]:
-    """Decode one or more JSON documents written one after another, with their first lines."""
-    decoder = json.JSONDecoder()
-    docs: list[tuple[int, Any]] = []
-    pos, line = 0, 1
-    try:
-        while True:
-            start = len(text) - len(text[pos:].lstrip())
-            line += text.count("\n", pos, start)
-            if start >= len(text):
-                return docs, None
-            doc, pos = decoder.raw_decode(text, start)
-            docs.append((line, doc))
-            line += text.count("\n", start, pos)
-    except json.JSONDecodeError as exc:
-        return docs, (exc.lineno, f"invalid JSON: {exc.msg} (column {exc.colno})")
-    except RecursionError:
-        return docs, (None, "invalid JSON: nested too deeply")
-
-
-def _strings(value: Any) -> list[str]:
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def _refs(entries: list[Any], starts: list[int]) -> tuple[pl.DataFrame, list[int]]:
-    """One row per RepoTags/RepoDigests entry (or per dangling image), and the bad entries."""
-    rows: list[dict[str, Any]] = []
-    bad: list[int] = []
-    for entry, start in zip(entries, starts, strict=True):
-        image_id = entry.get("Id") if isinstance(entry, dict) else None
-        valid = isinstance(image_id, str) and re.fullmatch(_FULL_ID_RX, image_id.lower())
-        if not isinstance(entry, dict) or not isinstance(image_id, str) or not valid:
-            bad.append(start)
-            continue
-        refs: list[tuple[str, str | None]] = [("tag", r) for r in _strings(entry.get("RepoTags"))]
-        refs += [("digest", r) for r in _strings(entry.get("RepoDigests"))]
-        for kind, ref in refs or [("id", None)]:
-            rows.append({"entry": start, "image_id": image_id.lower(), "kind": kind, "ref": ref})
-    schema = {"entry": pl.Int64, "image_id": pl.String, "kind": pl.String, "ref": pl.String}
-    return pl.DataFrame(rows, schema=schema), bad
-
-
-def _ref_lines(refs: pl.DataFrame, lines: pl.DataFrame, starts: list[int]) -> pl.DataFrame:
-    """The line of each reference's own string in its entry (else the entry's first line)."""
-    value = pl.col("line").str.extract(r'^\s*(?:"Id"\s*:\s*)?"([^"\\]*)"\s*,?\s*$', 1)
-    found = lines.select(pl.col("line_no").cast(pl.Int64).alias("at"), value.alias("value"))
-    bounds = pl.DataFrame({"entry": starts}, schema={"entry": pl.Int64}).unique().sort("entry")
-    bounds = bounds.with_columns(pl.col("entry").shift(-1).alias("next"))
-    keyed = refs.with_row_index("_i").with_columns(pl.coalesce("ref", "image_id").alias("value"))
-    inside = (pl.col("at") > pl.col("entry")) & (
-        pl.col("next").is_null() | (pl.col("at") < pl.col("next"))
-    )
-    hits = (
-        keyed.join(bounds, on="entry", how="left")
-        .join(found, on="value", how="inner")
-        .filter(inside)
-        .group_by("_i")
-        .agg(pl.col("at").min())
-    )
-    return (
-        keyed.join(hits, on="_i", how="left")
-        .with_columns(pl.coalesce("at", "entry").alias("line"))
-        .drop("_i", "at", "value")
-    )
-
-
-def _paired(refs: pl.DataFrame) -> pl.DataFrame:
-    """Pair tags with digests of the same repository, as ``docker images --digests`` does."""
-    named = with_normalized(refs, "ref", ("image", "_tag", "_digest"))
-    named = named.with_columns(
-        pl.col("ref").str.extract(_REF_DIGEST_RX, 1).str.to_lowercase().alias("digest"),
-        # an invalid name still shows its tag, as the table form does
-        pl.when(pl.col("kind") == "tag")
-        .then(pl.coalesce("_tag", pl.col("ref").str.extract(_REF_TAG_RX, 1)))
-        .alias("tag"),
-        (pl.col("ref").is_not_null() & pl.col("image").is_null()).alias("bad_name"),
-    )
-    tags = named.filter(pl.col("kind") == "tag").drop("digest")
-    digests = named.filter(pl.col("kind") == "digest")
-    keys = ["entry", "image"]
-    tagged = tags.join(
-        digests.select(*keys, "digest", pl.col("line").alias("d_line")), on=keys, how="left"
-    ).with_columns(pl.coalesce("d_line", "line").alias("line"))
-    alone = digests.join(tags.select(keys).unique(), on=keys, how="anti")
-    dangling = named.filter(pl.col("kind") == "id")
-    cols = ["entry", "image", "tag", "digest", "image_id", "line", "bad_name"]
-    return pl.concat([f.select(cols) for f in (tagged, alone, dangling)], how="vertical_relaxed")
-
-
-def _inspect(path: str, data: bytes, lines: pl.DataFrame, result: ParseResult) -> pl.DataFrame:
-    """Rows of one ``docker image inspect`` file (decoded once)."""
-    stats = result.stats(path)
-    text = data.decode("utf-8", errors="replace").lstrip("\ufeff")
-    docs, error = _documents(text)
-    if error is None and not all(isinstance(d, list) for _, d in docs):
-        error = (1, "JSON document that is not a docker image inspect array")
-    if error is not None:
-        stats.errors.append(error)
-        stats.unparsed = stats.lines
-        return pl.DataFrame(schema=_INTERNAL)
-    entries = [e for _, d in docs for e in d]
-    starts = _json.entry_lines(LineFrame(lines, []), len(entries), 1)
-    if len(set(starts)) == 1:  # not one entry per line block: cite each array's first line
-        starts = [n for n, d in docs for _ in d]
-    refs, bad = _refs(entries, starts)
-    if bad:  # entries sharing a line (compact JSON) count that line once
-        lines_bad = sorted(set(bad))
-        bad_frame = pl.DataFrame({"file": [path] * len(lines_bad), "line_no": lines_bad})
-        record_unparsed(result, bad_frame, NOT_INSPECT)
-    rows = _paired(_ref_lines(refs, lines, starts))
-    return rows.select(
-        pl.lit(path).alias("file"),
-        *[c for c in _INTERNAL if c not in ("file", "host")],
-    ).with_columns(pl.lit(None, pl.String).alias("host"))
-
-
 _INTERNAL = pl.Schema(dict(HOST_IMAGES) | {"bad_name": pl.Boolean()})
+
+
+def _document_shape(data: bytes) -> _inventory_json.Shape | None:
+    """The JSON-document inventory a file holds, or None for a table or JSON lines."""
+    text = data.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if text[:1] == b"[":
+        return _inventory_json.INSPECT
+    first = text.split(b"\n", 1)[0].rstrip()
+    if _SNIFF_JSONL_RX.match(first) or not _inventory_json.is_crictl(text[:_HEAD]):
+        return None
+    return _inventory_json.CRICTL
 
 
 def _parse(items: Sequence[Item], result: ParseResult) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The ``host_images`` rows of a batch, and the batch's lines (for evidence)."""
     lines = batch_lines(items, result)
     hosts = context_frame(items, ["host"])
-    inspect = {
-        src.path for src, data in items if data.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"["
-    }
-    listed = lines.filter(~pl.col("file").is_in(list(inspect))).join(hosts, on="file", how="left")
+    shapes = {src.path: shape for src, data in items if (shape := _document_shape(data))}
+    listed = lines.filter(~pl.col("file").is_in(list(shapes))).join(hosts, on="file", how="left")
     frames = [_listing(listed, result)]
     for src, data in items:
-        if src.path in inspect:
+        if src.path in shapes:
             mine = lines.filter(pl.col("file") == src.path).select("line_no", "line")
-            frames.append(_inspect(src.path, data, mine, result))
-    out = pl.concat([f.select(_INTERNAL.names()).cast(_INTERNAL) for f in frames])
-    out = (
-        out.drop("host")
-        .join(hosts, on="file", how="left")
-        .sort("file", "line", maintain_order=True)
-    )
+            doc = _inventory_json.document_rows(src.path, data, mine, result, shapes[src.path])
+            frames.append(doc)
+    cols = [c for c in _INTERNAL.names() if c != "host"]
+    out = pl.concat([f.select(cols).cast({c: _INTERNAL[c] for c in cols}) for f in frames])
+    out = out.join(hosts, on="file", how="left").sort("file", "line", maintain_order=True)
     for (path,), bad in out.filter(pl.col("bad_name")).group_by("file", maintain_order=True):
         result.stats(str(path)).errors.extend((int(n), BAD_NAME) for n in bad["line"])
     return out.select(HOST_IMAGES.names()).cast(HOST_IMAGES), lines

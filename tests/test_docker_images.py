@@ -7,7 +7,7 @@ import pytest
 
 from forensics import schema
 from forensics.ingest import HEAD_BYTES
-from forensics.parsers import docker_images
+from forensics.parsers import REGISTRY, docker_images
 from forensics.parsers._base import ParseResult, Source
 
 FIXTURES = Path(__file__).parent / "fixtures" / "docker_images"
@@ -16,6 +16,10 @@ MAL = "sha256:2588a44890263a8185bd5d9fadb6bc9220b60245dbcbc4da35e1b62a6f8c230d"
 TABLE = "hosts/build-07/images-digests.txt"
 JSONL = "hosts/build-09/images.jsonl"
 INSPECT = "hosts/runner-03/inspect.json"
+CRICTL = "hosts/k8s-node-1/crictl-images.json"
+CRICTL_MAL = "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0"
+PAUSE_ID = "sha256:e6f1816883972d4be47bd48879a08919b96afcd344132622e4d444987919323c"
+PAUSE = "sha256:7031c1b283388d2c2e09b57badb803c05ebed362dc88d84b480cc47f72a21097"
 NOT_A_ROW = docker_images.NOT_A_ROW
 NOT_JSON = docker_images.NOT_JSON
 BAD_NAME = docker_images.BAD_NAME
@@ -207,9 +211,19 @@ def test_empty_batch_and_empty_file() -> None:
     assert r.tables == {} and r.files["hosts/h1/images.txt"].unparsed == 0
 
 
-@pytest.mark.parametrize("fixture", ["images-digests.txt", "images.jsonl", "inspect.json"])
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        "images-digests.txt",
+        "images.jsonl",
+        "inspect.json",
+        "crictl-images.json",
+        "crictl-broken.json",
+    ],
+)
 def test_sniff_fixtures(fixture: str) -> None:
-    assert docker_images.sniff(fixture, (FIXTURES / fixture).read_bytes()[:HEAD_BYTES])
+    head = (FIXTURES / fixture).read_bytes()[:HEAD_BYTES]
+    assert [name for name, m in REGISTRY.items() if m.sniff(fixture, head)] == [docker_images.NAME]
 
 
 def test_sniff_negative() -> None:
@@ -220,6 +234,12 @@ def test_sniff_negative() -> None:
     assert not docker_images.sniff("x", b'[{"account": "checkmarx", "action": "repo.tag.push"}]')
     assert not docker_images.sniff("x", b'{"total_count": 1, "jobs": [{"id": 1}]}')
     assert not docker_images.sniff("x", b"2026-04-22T12:41:07.1234567Z ##[group]Run x\n")
+    # kubectl get nodes -o json lists images too, by "names", and is not an inventory we read
+    nodes = b'{"kind": "NodeList", "items": [{"status": {"images": [{"names": ["a"]}]}}]}'
+    assert not docker_images.sniff("x", nodes)
+    assert not docker_images.sniff("x", b'{"images": []}\n')  # no reference keys
+    assert not docker_images.sniff("x", b'[{"images": [], "repoTags": []}]')  # not an object
+    assert not docker_images.sniff("x", b'{"repoTags": ["a:1"], "images": "none"}')
 
 
 def _sample_heads() -> list[tuple[str, bytes]]:
@@ -242,3 +262,88 @@ def test_sniff_rejects_every_sample_log() -> None:
     assert len(heads) > 20
     accepted = [name for name, head in heads if docker_images.sniff(name, head)]
     assert accepted == ["hosts/runner-03/docker-image-inspect.json"]
+
+
+def test_crictl_rows_pair_tags_with_digests_and_cite_the_digest_line() -> None:
+    r = parse_one(CRICTL, "crictl-images.json")
+    got = r.tables["host_images"]
+    assert got.schema == docker_images.HOST_IMAGES
+    assert got.drop("file").rows() == [
+        ("k8s-node-1", "docker.io/checkmarx/kics", "latest", CRICTL_MAL, h("crictl-cfg-kics"), 9),
+        ("k8s-node-1", "registry.k8s.io/pause", "3.9", PAUSE, PAUSE_ID, 23),
+        (  # pulled by digest: no tag
+            "k8s-node-1",
+            "ghcr.io/acme/runner",
+            None,
+            h("crictl-runner"),
+            h("crictl-cfg-runner"),
+            35,
+        ),
+        ("k8s-node-1", None, "2.0", None, h("crictl-cfg-badutf8"), 46),  # bad byte in the name
+        ("k8s-node-1", None, "latest", None, h("crictl-cfg-script"), 58),  # <script> name
+    ]
+    assert set(got.get_column("file")) == {CRICTL}
+    stats = r.files[CRICTL]
+    assert (stats.lines, stats.unparsed) == (68, 0)
+    assert stats.errors == [(46, UTF8), (46, BAD_NAME), (58, BAD_NAME)]
+    ev = r.tables["evidence"]
+    assert ev.get_column("line").to_list() == [9, 23, 35, 46, 58]
+    assert ev.filter(pl.col("line") == 58).item(0, "text").strip() == (
+        '"<script>alert(1)</script>:latest"'
+    )
+    assert "\ufffd" in ev.filter(pl.col("line") == 46).item(0, "text")
+
+
+def test_crictl_image_uses() -> None:
+    uses = parse_one(CRICTL, "crictl-images.json").tables["image_uses"]
+    cols = ("host", "action", "ref", "digest", "digest_kind", "line", "evidence_lines")
+    assert uses.select(cols).rows() == [
+        ("k8s-node-1", "inventory", "docker.io/checkmarx/kics:latest", CRICTL_MAL, "index", 9, [9]),
+        ("k8s-node-1", "inventory", "registry.k8s.io/pause:3.9", PAUSE, "index", 23, [23]),
+        ("k8s-node-1", "inventory", "ghcr.io/acme/runner", h("crictl-runner"), "index", 35, [35]),
+        ("k8s-node-1", "inventory", None, h("crictl-cfg-badutf8"), "config", 46, [46]),
+        ("k8s-node-1", "inventory", None, h("crictl-cfg-script"), "config", 58, [58]),
+    ]
+    assert set(uses.get_column("format")) == {docker_images.NAME}
+
+
+def test_crictl_cut_off_mid_document() -> None:
+    path = "hosts/k8s-node-1/crictl-broken.json"
+    r = parse_one(path, "crictl-broken.json")
+    assert r.tables == {}
+    stats = r.files[path]
+    assert (stats.lines, stats.unparsed) == (20, 20)
+    assert stats.errors == [(20, "invalid JSON: Unterminated string starting at (column 9)")]
+
+
+def test_crictl_compact_odd_entries_and_wrong_documents() -> None:
+    one = (
+        f'{{"images":[{{"id":"{h("a")}","repoTags":["alpine:3"],'
+        f'"repoDigests":["alpine@{h("d")}"]}},{{"id":"{h("b")}","repoTags":null,'
+        '"repoDigests":null},{"id":5,"repoTags":["x:1"]},7]}\n'
+    )
+    r = docker_images.parse([text_item(one, "hosts/h1/c.json")])
+    assert r.tables["host_images"].drop("host", "file").rows() == [
+        ("docker.io/library/alpine", "3", h("d"), h("a"), 1),
+        (None, None, None, h("b"), 1),
+    ]
+    stats = r.files["hosts/h1/c.json"]
+    assert (stats.unparsed, stats.errors) == (1, [(1, docker_images.NOT_CRICTL)])
+    two = '{"images": [], "repoTags": []}\n["not", "crictl"]\n'
+    r = docker_images.parse([text_item(two, "hosts/h1/two.json")])
+    stats = r.files["hosts/h1/two.json"]
+    assert r.tables == {} and stats.unparsed == 2
+    assert stats.errors == [
+        (1, 'JSON document that is not a crictl images object ({"images": [...]})')
+    ]
+
+
+def test_batch_with_crictl_finds_both_malicious_digests() -> None:
+    items = [item(CRICTL, "crictl-images.json"), item(JSONL, "images.jsonl")]
+    frame = docker_images.rows(items)
+    bad = frame.filter(pl.col("digest").is_in([MAL, CRICTL_MAL]))
+    assert bad.select("host", "image", "tag", "digest").rows() == [
+        ("build-09", "docker.io/checkmarx/kics", "alpine", MAL),
+        ("build-09", "registry.acme.internal:5000/ci/kics", None, MAL),
+        ("k8s-node-1", "docker.io/checkmarx/kics", "latest", CRICTL_MAL),
+    ]
