@@ -124,7 +124,13 @@ def generate_other_formats(root: Path, size_mb: int) -> dict[str, int]:
     written: dict[str, int] = {}
     for folder, (fixture, pattern, share) in _OTHER.items():
         body = _clean_lines(FIXTURES / fixture)
-        per_file = body * max(1, 2_000_000 // len(body))
+        # like a real log: the fixture's story once, then lines that name no image
+        noise = b"".join(
+            line + b"\n"
+            for line in body.split(b"\n")
+            if line and b"kics" not in line and b"sha256" not in line
+        )
+        per_file = body + noise * max(1, 2_000_000 // max(len(noise), 1))
         target = int(size_mb * 1_000_000 * share)
         total, n = 0, 0
         while total < target:
