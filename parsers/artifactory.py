@@ -36,6 +36,7 @@ from forensics.parsers._base import (
     evidence_rows,
     record_unparsed,
 )
+from forensics.parsers._served import served_uses, utc
 
 NAME = "artifactory"
 DESCRIPTION = "JFrog Artifactory request log (Artifactory 7 and 6 pipe layouts)"
@@ -57,9 +58,6 @@ _SNIFF_METHOD = re.compile(rb"\|(?:GET|HEAD)\|")
 _API_RX = r"^api/docker/(?P<key>[^/]+)/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$"
 _V2_RX = r"^v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$"
 _FILE_RX = r"^(?P<repo>[^/]+/.+)/(?P<ref>[^/]+)/(?:list\.)?manifest\.json$"
-_DIGEST_RX = r"^sha256:[0-9a-f]{64}$"
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH_RX = rf"^{_COMPONENT}(?:/{_COMPONENT})*$"
 
 
 def sniff(path: str, head: bytes) -> bool:
@@ -80,15 +78,6 @@ def sniff(path: str, head: bytes) -> bool:
     return any(_SNIFF_METHOD.search(line) for line in lines)
 
 
-def _peer(client: pl.Expr) -> pl.Expr:
-    """The client address without a port (``[v6]:port`` and ``v4:port``; bare IPv6 kept)."""
-    return client.str.replace(r"^\[([^\]]*)\](?::\d+)?$", "$1").str.replace(r"^([^:]+):\d+$", "$1")
-
-
-def _utc(us: pl.Expr) -> pl.Expr:
-    return pl.from_epoch(us, time_unit="us").dt.replace_time_zone("UTC")
-
-
 def _iso_interval(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """``[lo, hi]`` in UTC µs for an ISO time known to its last written fractional digit."""
     fixed = text.str.replace(",", ".", literal=True).str.replace(r"Z$", "+00:00")
@@ -98,7 +87,7 @@ def _iso_interval(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     step = pl.lit(10, dtype=pl.Int64).pow(9 - digits)
     last = ns + step - 1
     hi = pl.when(step < 1000).then((last + 999) // 1000).otherwise(last // 1000)
-    return _utc(ns // 1000), _utc(hi)
+    return utc(ns // 1000), utc(hi)
 
 
 def _requests(frame: pl.DataFrame) -> pl.DataFrame:
@@ -141,36 +130,7 @@ def _uses(req: pl.DataFrame) -> pl.DataFrame:
         .str.replace(r"^(?i:sha256__)", "sha256:")
         .alias("m_ref"),
     )
-    ok_status = (pl.col("status") >= 200) & (pl.col("status") < 300)
-    action = (
-        pl.when(ok_status & pl.col("m_repo").is_not_null())
-        .then(pl.when(pl.col("method") == "GET").then(pl.lit("served"))
-              .when(pl.col("method") == "HEAD").then(pl.lit("checked")))
-    )  # fmt: skip
-    df = df.with_columns(action.alias("action")).filter(pl.col("action").is_not_null())
-    ref_part = pl.col("m_ref")
-    is_digest = ref_part.str.to_lowercase().str.contains(_DIGEST_RX)
-    digest = pl.when(is_digest).then(ref_part.str.to_lowercase())
-    repo = pl.col("m_repo")
-    registry = pl.coalesce("registry", "host").str.to_lowercase()
-    sep = pl.when(is_digest).then(pl.lit("@")).otherwise(pl.lit(":"))
-    return df.select(
-        pl.lit(NAME).alias("format"),
-        pl.lit("cache").alias("actor_kind"),
-        pl.coalesce("host", registry).alias("host"),
-        _peer(pl.col("client")).alias("peer"),
-        "action",
-        pl.concat_str(registry, pl.lit("/"), repo, sep, ref_part).alias("ref"),
-        pl.when(repo.str.contains(_PATH_RX)).then(registry + "/" + repo).alias("image"),
-        pl.when(~is_digest).then(ref_part).alias("tag"),
-        digest.alias("digest"),
-        pl.lit(False).alias("cached"),
-        "ts_lo",
-        "ts_hi",
-        "file",
-        pl.col("line_no").cast(pl.Int64).alias("line"),
-        pl.concat_list(pl.col("line_no").cast(pl.Int64)).alias("evidence_lines"),
-    ).sort("file", "line")
+    return served_uses(df, NAME)
 
 
 def parse(items: Sequence[Item]) -> ParseResult:

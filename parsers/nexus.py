@@ -34,6 +34,7 @@ from forensics.parsers._base import (
     evidence_rows,
     record_unparsed,
 )
+from forensics.parsers._served import served_uses, utc
 
 NAME = "nexus"
 DESCRIPTION = "Sonatype Nexus Repository 3 request.log (logback-access)"
@@ -49,9 +50,6 @@ _SNIFF_URI = re.compile(rb'^\S+ \S+ \S+ \[[^\]]*\] "[A-Z]+ (?:/repository/[^/ ]+
 
 _REPO_RX = r"^/repository/(?P<key>[^/]+)/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$"
 _V2_RX = r"^/v2/(?P<repo>.+)/manifests/(?P<ref>[^/]+)$"
-_DIGEST_RX = r"^sha256:[0-9a-f]{64}$"
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-_PATH_RX = rf"^{_COMPONENT}(?:/{_COMPONENT})*$"
 
 
 def sniff(path: str, head: bytes) -> bool:
@@ -73,15 +71,6 @@ def sniff(path: str, head: bytes) -> bool:
     return any(_SNIFF_LINE.match(line) and _SNIFF_URI.match(line) for line in lines)
 
 
-def _peer(client: pl.Expr) -> pl.Expr:
-    """The client address without a port (``[v6]:port`` and ``v4:port``; bare IPv6 kept)."""
-    return client.str.replace(r"^\[([^\]]*)\](?::\d+)?$", "$1").str.replace(r"^([^:]+):\d+$", "$1")
-
-
-def _utc(us: pl.Expr) -> pl.Expr:
-    return pl.from_epoch(us, time_unit="us").dt.replace_time_zone("UTC")
-
-
 def _requests(frame: pl.DataFrame) -> pl.DataFrame:
     """Every line's request fields and time (``ok`` false for lines not understood)."""
     df = frame.with_columns(
@@ -96,8 +85,8 @@ def _requests(frame: pl.DataFrame) -> pl.DataFrame:
         pl.col("uri").str.replace(r"[?#].*$", "").alias("uri"),
         pl.col("status").cast(pl.Int64, strict=False).alias("status"),
         pl.col("ip").alias("client"),
-        _utc(lo_us).alias("ts_lo"),
-        _utc(lo_us + 999_999).alias("ts_hi"),
+        utc(lo_us).alias("ts_lo"),
+        utc(lo_us + 999_999).alias("ts_hi"),
         "host",
         "registry",
     ).with_columns(pl.col("ts_lo").is_not_null().alias("ok"))
@@ -113,36 +102,7 @@ def _uses(req: pl.DataFrame) -> pl.DataFrame:
         ).alias("m_repo"),
         pl.coalesce(routed.struct.field("ref"), port.struct.field("ref")).alias("m_ref"),
     )
-    ok_status = (pl.col("status") >= 200) & (pl.col("status") < 300)
-    action = (
-        pl.when(ok_status & pl.col("m_repo").is_not_null())
-        .then(pl.when(pl.col("method") == "GET").then(pl.lit("served"))
-              .when(pl.col("method") == "HEAD").then(pl.lit("checked")))
-    )  # fmt: skip
-    df = df.with_columns(action.alias("action")).filter(pl.col("action").is_not_null())
-    ref_part = pl.col("m_ref")
-    is_digest = ref_part.str.to_lowercase().str.contains(_DIGEST_RX)
-    digest = pl.when(is_digest).then(ref_part.str.to_lowercase())
-    repo = pl.col("m_repo")
-    registry = pl.coalesce("registry", "host").str.to_lowercase()
-    sep = pl.when(is_digest).then(pl.lit("@")).otherwise(pl.lit(":"))
-    return df.select(
-        pl.lit(NAME).alias("format"),
-        pl.lit("cache").alias("actor_kind"),
-        pl.coalesce("host", registry).alias("host"),
-        _peer(pl.col("client")).alias("peer"),
-        "action",
-        pl.concat_str(registry, pl.lit("/"), repo, sep, ref_part).alias("ref"),
-        pl.when(repo.str.contains(_PATH_RX)).then(registry + "/" + repo).alias("image"),
-        pl.when(~is_digest).then(ref_part).alias("tag"),
-        digest.alias("digest"),
-        pl.lit(False).alias("cached"),
-        "ts_lo",
-        "ts_hi",
-        "file",
-        pl.col("line_no").cast(pl.Int64).alias("line"),
-        pl.concat_list(pl.col("line_no").cast(pl.Int64)).alias("evidence_lines"),
-    ).sort("file", "line")
+    return served_uses(df, NAME)
 
 
 def parse(items: Sequence[Item]) -> ParseResult:
