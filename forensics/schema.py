@@ -49,8 +49,9 @@ JOB_LOGS = pl.Schema(
     }
 )
 
-GHA_API_JOBS = pl.Schema(
+API_JOBS = pl.Schema(
     {
+        "ci": pl.String(),  # github | gitlab
         "project": pl.String(),
         "run": pl.String(),
         "job_id": pl.String(),
@@ -138,7 +139,7 @@ EVIDENCE = pl.Schema(
 TABLES: dict[str, pl.Schema] = {
     "image_uses": IMAGE_USES,
     "job_logs": JOB_LOGS,
-    "gha_api_jobs": GHA_API_JOBS,
+    "api_jobs": API_JOBS,
     "job_secrets": JOB_SECRETS,
     "token_permissions": TOKEN_PERMISSIONS,
     "tag_pushes": TAG_PUSHES,

@@ -62,8 +62,9 @@ def _parse_one(src: Source, data: bytes, result: ParseResult) -> None:
     lo_start, _ = _json.utc_seconds(pl.col("started_at"))
     _, hi_end = _json.utc_seconds(pl.col("completed_at"))
     result.add(
-        "gha_api_jobs",
+        "api_jobs",
         df.select(
+            pl.lit("github").alias("ci"),
             pl.lit(src.context.get("project")).alias("project"),
             pl.coalesce(pl.lit(src.context.get("run")), pl.col("run_id")).alias("run"),
             pl.col("id").alias("job_id"),
@@ -84,7 +85,7 @@ def parse(items: Sequence[Item]) -> ParseResult:
         items: the files; ``context`` gives ``project`` and ``run`` from the bundle layout.
 
     Returns:
-        One ``gha_api_jobs`` row per job.
+        One ``api_jobs`` row per job.
     """
     result = ParseResult()
     for src, data in items:

@@ -1,6 +1,6 @@
 -- name: jobs
 -- One row per CI job found in the logs, named from the jobs API when it was collected.
--- inputs: job_logs, gha_api_jobs
+-- inputs: job_logs, api_jobs
 -- params: (none)
 -- output: job_key VARCHAR, ci VARCHAR, project VARCHAR, run VARCHAR, job VARCHAR,
 --   job_id VARCHAR, runner VARCHAR, host VARCHAR, started TIMESTAMPTZ, ended TIMESTAMPTZ,
@@ -25,23 +25,28 @@ api AS (
     SELECT *,
            -- the archive's file names drop ':' and turn '/' into '_' (cli/cli#5011)
            regexp_replace(replace(name, '/', '_'), '[:]', '', 'g') AS file_name
-    FROM gha_api_jobs
+    FROM api_jobs
 ),
 matched AS (
     SELECT l.job_key,
-           a.job_id, a.name AS api_name, a.runner_name AS api_runner,
+           a.job_id, a.name AS api_name, a.runner_name AS api_runner, a.run AS api_run,
            a.started_at, a.completed_at,
            row_number() OVER (PARTITION BY l.job_key ORDER BY a.job_id) AS n
     FROM logs l
     JOIN api a
-      ON a.project IS NOT DISTINCT FROM l.project
-     AND a.run IS NOT DISTINCT FROM l.run
-     AND (a.name = l.log_job_name OR a.name = l.file_job_name OR a.file_name = l.file_job_name)
+      ON a.ci = l.ci AND a.project IS NOT DISTINCT FROM l.project
+     AND CASE WHEN a.ci = 'gitlab'
+              -- a GitLab trace is named after its job id; its JSON gives name and pipeline
+              THEN a.job_id = l.file_job_name
+              ELSE a.run IS NOT DISTINCT FROM l.run
+                   AND (a.name = l.log_job_name OR a.name = l.file_job_name
+                        OR a.file_name = l.file_job_name)
+         END
 )
 SELECT l.job_key::VARCHAR AS job_key,
        l.ci::VARCHAR AS ci,
        l.project::VARCHAR AS project,
-       l.run::VARCHAR AS run,
+       coalesce(l.run, m.api_run)::VARCHAR AS run,
        coalesce(m.api_name, l.log_job_name, l.file_job_name)::VARCHAR AS job,
        m.job_id::VARCHAR AS job_id,
        coalesce(l.runner_name, m.api_runner)::VARCHAR AS runner,

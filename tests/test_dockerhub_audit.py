@@ -70,7 +70,7 @@ def test_jobs_api_response() -> None:
     r = github_jobs.parse(
         [(Source("github/a/b/9001/jobs.json", {"project": "a/b", "run": "9001"}), data)]
     )
-    (row,) = r.tables["gha_api_jobs"].to_dicts()
+    (row,) = r.tables["api_jobs"].to_dicts()
     assert (row["job_id"], row["name"], row["runner_name"], row["run"]) == (
         "42",
         "scan / kics",

@@ -50,7 +50,7 @@ JOBS = [
     ('acme/web', '9500', 'kics', 'cleared', 'v2.1.20', 'sha256:600d1539ac1202c5d76145f69d58786adbc4a0400e6f897784cc190490fbaf65',
      '2026-04-22T15:30:49.186854Z', ['GITHUB_TOKEN', 'SLACK_WEBHOOK_URL', 'SSH_PRIVATE_KEY', 'token (with: actions/checkout@v4)', 'token (with: docker://checkmarx/kics:v2.1.20)'],
      [('github/acme/web/9500/0_kics.txt', 33), ('github/acme/web/9500/0_kics.txt', 34), ('github/acme/web/9500/0_kics.txt', 35), ('github/acme/web/9500/0_kics.txt', 63), ('github/acme/web/9500/0_kics.txt', 64)]),
-    ('acme/platform/infra', None, '4711', 'confirmed', 'latest', 'sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0',
+    ('acme/platform/infra', '98123', 'kics-scan <script>alert(1)</script>', 'confirmed', 'latest', 'sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0',
      '2026-04-22T12:40:00.000000Z', ['CI_JOB_TOKEN'],
      [('gitlab/acme/platform/infra/4711.log', 4), ('gitlab/acme/platform/infra/4711.log', 9), ('gitlab/acme/platform/infra/4711.log', 10), ('gitlab/acme/platform/infra/4711.log', 18)]),
     ('acme/kics-scan', '57', 'kics-scan', 'confirmed', 'latest', 'sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0',
@@ -116,6 +116,7 @@ ERRORS = [
     ('github/acme/legacy/8800/logs.zip', None, 'corrupt zip archive: File is not a zip file'),
     ('github/acme/mobile/9400/0_scan.txt', 187, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('github/acme/mobile/9400/0_scan.txt', 252, 'corrupt timestamp'),
+    ('gitlab/acme/platform/infra/4711.json', 17, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('gitlab/acme/platform/infra/4711.log', 16, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('gitlab/acme/platform/infra/4711.log', 23, 'unrecognized image line'),
     ('hosts/build-07/docker-events.jsonl', 2, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
@@ -214,7 +215,7 @@ def test_coverage_lists_every_problem(findings: dict[str, Any]) -> None:
     cov = findings["coverage"]
     got = [(e["file"], e["line"], e["reason"]) for e in cov["errors"]]
     assert got == ERRORS
-    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (51, 3664, 52)
+    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (52, 3707, 52)
 
 
 def test_header(findings: dict[str, Any]) -> None:
@@ -239,7 +240,7 @@ def test_manifest_hashes_every_input(sample_run: tuple[Path, Any]) -> None:
     out, _ = sample_run
     manifest = json.loads((out / "case" / "manifest.json").read_text())
     files = {f["path"]: f for f in manifest["files"]}
-    assert len(files) == 51
+    assert len(files) == 52
     notes = SAMPLE / "hosts" / "build-07" / "notes.txt"
     assert (
         files["hosts/build-07/notes.txt"]["sha256"]

@@ -16,6 +16,7 @@ EXPECTED = {
     "docker_events": ".jsonl",
     "docker_images": ".json",
     "gitlab_ci": ".log",
+    "gitlab_jobs": ".json",
     "jenkins": "log",
     "registry_log": ".log",
     "artifactory": ".log",
