@@ -123,6 +123,7 @@ HOST_IMAGES = pl.Schema(
         "tag": pl.String(),
         "digest": pl.String(),  # repo (index) digest, sha256:<hex>
         "image_id": pl.String(),  # sha256:<hex>, or the 12-hex prefix a truncated listing shows
+        "captured_at": pl.Datetime("us", "UTC"),  # from the file name, e.g. ...-20260423T0900Z.txt
         "file": pl.String(),
         "line": pl.Int64(),
     }

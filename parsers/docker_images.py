@@ -51,6 +51,7 @@ HOST_IMAGES = pl.Schema(
         "tag": pl.String(),
         "digest": pl.String(),  # repo (index) digest, sha256:<hex>
         "image_id": pl.String(),  # sha256:<hex>, or the 12-hex prefix a truncated listing shows
+        "captured_at": pl.Datetime("us", "UTC"),  # from the file name, e.g. ...-20260423T0900Z.txt
         "file": pl.String(),
         "line": pl.Int64(),
     }
@@ -213,7 +214,9 @@ def _listing(lines: pl.DataFrame, result: ParseResult) -> pl.DataFrame:
     )  # fmt: skip
 
 
-_INTERNAL = pl.Schema(dict(HOST_IMAGES) | {"bad_name": pl.Boolean()})
+_INTERNAL = pl.Schema(
+    {k: v for k, v in HOST_IMAGES.items() if k != "captured_at"} | {"bad_name": pl.Boolean()}
+)
 
 
 def _document_shape(data: bytes) -> _inventory_json.Shape | None:
@@ -225,6 +228,15 @@ def _document_shape(data: bytes) -> _inventory_json.Shape | None:
     if _SNIFF_JSONL_RX.match(first) or not _inventory_json.is_crictl(text[:_HEAD]):
         return None
     return _inventory_json.CRICTL
+
+
+def _captured_at(path: pl.Expr) -> pl.Expr:
+    """When the inventory was taken, from a stamp in its file name (``...-20260423T0900Z.txt``)."""
+    stamp = path.str.extract(r"(\d{8}T\d{4}(?:\d\d)?Z)[^/!]*$", 1)
+    return pl.coalesce(
+        stamp.str.to_datetime("%Y%m%dT%H%M%SZ", time_zone="UTC", time_unit="us", strict=False),
+        stamp.str.to_datetime("%Y%m%dT%H%MZ", time_zone="UTC", time_unit="us", strict=False),
+    )
 
 
 def _parse(items: Sequence[Item], result: ParseResult) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -242,6 +254,7 @@ def _parse(items: Sequence[Item], result: ParseResult) -> tuple[pl.DataFrame, pl
     cols = [c for c in _INTERNAL.names() if c != "host"]
     out = pl.concat([f.select(cols).cast({c: _INTERNAL[c] for c in cols}) for f in frames])
     out = out.join(hosts, on="file", how="left").sort("file", "line", maintain_order=True)
+    out = out.with_columns(_captured_at(pl.col("file")).alias("captured_at"))
     for (path,), bad in out.filter(pl.col("bad_name")).group_by("file", maintain_order=True):
         result.stats(str(path)).errors.extend((int(n), BAD_NAME) for n in bad["line"])
     return out.select(HOST_IMAGES.names()).cast(HOST_IMAGES), lines

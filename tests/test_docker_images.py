@@ -58,7 +58,7 @@ def test_digests_table_rows() -> None:
     r = parse_one(TABLE, "images-digests.txt")
     got = r.tables["host_images"]
     assert got.schema == docker_images.HOST_IMAGES
-    assert got.drop("host", "file").rows() == [
+    assert got.drop("host", "file", "captured_at").rows() == [
         ("docker.io/checkmarx/kics", "alpine", MAL, MAL, 2),
         ("docker.io/library/node", "20", h("node:20"), h("node:20"), 3),
         ("localhost:5000/tools/scanner", None, h("scanner"), h("scanner"), 4),
@@ -84,7 +84,7 @@ def test_evidence_for_every_row_and_hostile_text_kept_as_text() -> None:
 
 def test_json_lines_rows() -> None:
     r = parse_one(JSONL, "images.jsonl")
-    assert r.tables["host_images"].drop("file").rows() == [
+    assert r.tables["host_images"].drop("file", "captured_at").rows() == [
         ("build-09", "docker.io/checkmarx/kics", "alpine", MAL, "1f3c5a7b9d2e", 1),
         ("build-09", "docker.io/library/node", "20", h("node:20"), "7a2b4c6d8e0f", 2),
         ("build-09", "registry.acme.internal:5000/ci/kics", None, MAL, "1f3c5a7b9d2e", 4),
@@ -99,7 +99,7 @@ def test_json_lines_rows() -> None:
 def test_inspect_rows_pair_tags_with_digests_of_the_same_repository() -> None:
     r = parse_one(INSPECT, "inspect.json")
     kics, node = h("cfg-kics"), h("cfg-node")
-    assert r.tables["host_images"].drop("host", "file").rows() == [
+    assert r.tables["host_images"].drop("host", "file", "captured_at").rows() == [
         ("docker.io/checkmarx/kics", "alpine", MAL, kics, 9),  # cites the RepoDigests line
         ("docker.io/checkmarx/kics", "v2.1.20", MAL, kics, 9),
         ("docker.io/library/node", "20", h("node:20"), node, 42),
@@ -147,7 +147,7 @@ def test_table_without_digests_and_truncated_ids() -> None:
         "node             20        7a2b4c6d8e0f   3 weeks ago    1.1GB\n"
     )
     frame = docker_images.rows([text_item(data)])
-    assert frame.drop("host", "file").rows() == [
+    assert frame.drop("host", "file", "captured_at").rows() == [
         ("docker.io/checkmarx/kics", "alpine", None, "1f3c5a7b9d2e", 2),
         ("docker.io/library/node", "20", None, "7a2b4c6d8e0f", 3),
     ]
@@ -164,7 +164,7 @@ def test_rows_that_do_not_fit_the_header() -> None:
         "Error response from daemon: context deadline exceeded\n"
     )
     r = docker_images.parse([text_item(data)])
-    assert r.tables["host_images"].drop("host", "file").rows() == [
+    assert r.tables["host_images"].drop("host", "file", "captured_at").rows() == [
         ("docker.io/library/busybox", "latest", None, "4986bf8c1536", 2),
     ]
     stats = r.files["hosts/h1/images.txt"]
@@ -181,7 +181,7 @@ def test_lines_before_any_header_and_a_second_listing_in_the_same_file() -> None
         f"alpine       3     {h('alpine')}   5e6f7a8b9c0d   2 days ago    7.8MB\n"
     )
     r = docker_images.parse([text_item(data)])
-    assert r.tables["host_images"].drop("host", "file").rows() == [
+    assert r.tables["host_images"].drop("host", "file", "captured_at").rows() == [
         ("docker.io/library/busybox", "latest", None, "4986bf8c1536", 3),
         ("docker.io/library/alpine", "3", h("alpine"), "5e6f7a8b9c0d", 5),
     ]
@@ -192,7 +192,7 @@ def test_inspect_compact_concatenated_and_broken() -> None:
     one = f'[{{"Id":"{h("a")}","RepoTags":["alpine:3"],"RepoDigests":["alpine@{h("d")}"]}}]'
     two = f'[{{"Id":"{h("b")}","RepoTags":null,"RepoDigests":null}}]'
     frame = docker_images.rows([text_item(one + "\n" + two + "\n", "hosts/h1/i.json")])
-    assert frame.drop("host", "file").rows() == [
+    assert frame.drop("host", "file", "captured_at").rows() == [
         ("docker.io/library/alpine", "3", h("d"), h("a"), 1),
         (None, None, None, h("b"), 2),
     ]
@@ -261,14 +261,17 @@ def test_sniff_rejects_every_sample_log() -> None:
     heads = _sample_heads()
     assert len(heads) > 20
     accepted = [name for name, head in heads if docker_images.sniff(name, head)]
-    assert accepted == ["hosts/runner-03/docker-image-inspect.json"]
+    assert accepted == [
+        "hosts/build-09/docker-images-20260423T0900Z.txt",
+        "hosts/runner-03/docker-image-inspect.json",
+    ]
 
 
 def test_crictl_rows_pair_tags_with_digests_and_cite_the_digest_line() -> None:
     r = parse_one(CRICTL, "crictl-images.json")
     got = r.tables["host_images"]
     assert got.schema == docker_images.HOST_IMAGES
-    assert got.drop("file").rows() == [
+    assert got.drop("file", "captured_at").rows() == [
         ("k8s-node-1", "docker.io/checkmarx/kics", "latest", CRICTL_MAL, h("crictl-cfg-kics"), 9),
         ("k8s-node-1", "registry.k8s.io/pause", "3.9", PAUSE, PAUSE_ID, 23),
         (  # pulled by digest: no tag
@@ -323,7 +326,7 @@ def test_crictl_compact_odd_entries_and_wrong_documents() -> None:
         '"repoDigests":null},{"id":5,"repoTags":["x:1"]},7]}\n'
     )
     r = docker_images.parse([text_item(one, "hosts/h1/c.json")])
-    assert r.tables["host_images"].drop("host", "file").rows() == [
+    assert r.tables["host_images"].drop("host", "file", "captured_at").rows() == [
         ("docker.io/library/alpine", "3", h("d"), h("a"), 1),
         (None, None, None, h("b"), 1),
     ]
@@ -347,3 +350,13 @@ def test_batch_with_crictl_finds_both_malicious_digests() -> None:
         ("build-09", "registry.acme.internal:5000/ci/kics", None, MAL),
         ("k8s-node-1", "docker.io/checkmarx/kics", "latest", CRICTL_MAL),
     ]
+
+
+def test_capture_time_comes_from_the_file_name() -> None:
+    data = (FIXTURES / "images-digests.txt").read_bytes()
+    dated = "hosts/build-07/docker-images-20260423T0900Z.txt"
+    r = docker_images.parse([(Source(dated, {"host": "build-07"}), data)])
+    stamps = set(r.tables["host_images"].get_column("captured_at").to_list())
+    assert [str(s) for s in stamps] == ["2026-04-23 09:00:00+00:00"]
+    undated = parse_one(TABLE, "images-digests.txt").tables["host_images"]
+    assert undated.get_column("captured_at").null_count() == undated.height

@@ -10,11 +10,11 @@ from forensics.parsers import REGISTRY
 
 from .conftest import ROOT, SAMPLE
 
-EXPECTED = {
+EXPECTED: dict[str, str | tuple[str, ...]] = {
     "github_actions": ".txt",
     "github_jobs": "jobs.json",
     "docker_events": ".jsonl",
-    "docker_images": ".json",
+    "docker_images": (".json", ".txt"),
     "gitlab_ci": ".log",
     "gitlab_jobs": ".json",
     "jenkins": "log",

@@ -161,14 +161,24 @@ def _host_case(tmp_path: Path, inventory: list[dict[str, Any]]) -> dict[str, Any
 
 
 @pytest.mark.parametrize(
-    ("digest", "present"), [(MAL, True), (GOOD, None), (None, None)], ids=["bad", "good", "none"]
+    ("digest", "taken", "present"),
+    [
+        (MAL, None, True),
+        (GOOD, None, None),  # undated: it may predate the pull
+        (GOOD, AFTER, False),  # taken after the window and the use: gone
+        (GOOD, INSIDE, None),  # taken during the window: proves nothing
+        (MAL, AFTER, True),
+        (None, None, None),
+    ],
+    ids=["bad", "good-undated", "good-after", "good-during", "bad-after", "none"],
 )
 def test_still_present_from_the_host_inventory(
-    tmp_path: Path, digest: str | None, present: bool | None
+    tmp_path: Path, digest: str | None, taken: datetime | None, present: bool | None
 ) -> None:
     inventory = [] if digest is None else [
         {"host": "build-07", "image": "docker.io/checkmarx/kics", "tag": "latest",
-         "digest": digest, "image_id": None, "file": "hosts/build-07/images.txt", "line": 2}
+         "digest": digest, "image_id": None, "captured_at": taken,
+         "file": "hosts/build-07/images.txt", "line": 2}
     ]  # fmt: skip
     host = _host_case(tmp_path, inventory)
     assert (host["verdict"], host["still_present"]) == ("likely", present)
