@@ -34,13 +34,14 @@ normalized AS (
 ),
 host_digests AS (
     -- digests a host's own logs recorded, with their time
-    SELECT use_host, upstream_image, tag, own_digest, own_kind, ts_lo, ts_hi, file, line
+    SELECT use_host, upstream_image, tag, own_digest, own_kind, ts_lo, ts_hi, file, line, step
     FROM normalized
-    WHERE actor_kind = 'host' AND own_digest IS NOT NULL AND ts_lo IS NOT NULL
+    WHERE actor_kind = 'host' AND own_digest IS NOT NULL
 ),
 upstream AS (
     -- a job use with no digest inherits the digest its host recorded for the same image and
-    -- tag while the job ran (e.g. a pull without a Digest: line and the daemon's log of it)
+    -- tag while the job ran (e.g. a pull without a Digest: line and the daemon's log of it);
+    -- a pod's pull event (no digest) inherits the digest in the same pod's status (imageID)
     SELECT n.*,
            CASE WHEN n.actor_kind = 'job' AND n.own_digest IS NULL AND n.use_host IS NOT NULL
                      AND n.started IS NOT NULL AND n.ended IS NOT NULL THEN
@@ -48,9 +49,17 @@ upstream AS (
                         'line': h.line, 'host': h.use_host}
                 FROM host_digests h
                 WHERE h.use_host = n.use_host AND h.upstream_image = n.upstream_image
-                  AND h.tag IS NOT DISTINCT FROM n.tag
+                  AND h.tag IS NOT DISTINCT FROM n.tag AND h.ts_lo IS NOT NULL
                   AND h.ts_lo >= n.started AND h.ts_hi <= n.ended
                 ORDER BY abs(epoch(h.ts_lo) - epoch(coalesce(n.ts_lo, h.ts_lo))), h.file, h.line
+                LIMIT 1)
+                WHEN n.format = 'kubernetes' AND n.own_digest IS NULL AND n.step IS NOT NULL THEN
+               (SELECT {'digest': h.own_digest, 'kind': h.own_kind, 'file': h.file,
+                        'line': h.line, 'host': h.use_host}
+                FROM host_digests h
+                WHERE h.use_host IS NOT DISTINCT FROM n.use_host AND h.step = n.step
+                  AND h.upstream_image = n.upstream_image AND h.tag IS NOT DISTINCT FROM n.tag
+                ORDER BY h.file, h.line
                 LIMIT 1)
            END AS via_host
     FROM normalized n
@@ -137,7 +146,9 @@ SELECT actor_kind::VARCHAR AS actor_kind,
        CASE verdict WHEN 'confirmed' THEN 4 WHEN 'likely' THEN 3
                     WHEN 'possible' THEN 2 WHEN 'cleared' THEN 1 ELSE 0 END::INTEGER AS rank,
        (CASE WHEN via_host IS NOT NULL AND own_digest IS NULL
-             THEN 'host ' || via_host.host || ' logged the digest while the job ran ('
+             THEN CASE WHEN actor_kind = 'job'
+                       THEN 'host ' || via_host.host || ' logged the digest while the job ran ('
+                       ELSE 'the pod''s status names the digest (' END
                   || via_host.file || ':' || via_host.line || '); '
              ELSE '' END ||
         CASE

@@ -68,8 +68,8 @@ HOSTS = [
      [('gitlab/acme/platform/infra/4711.log', 4), ('gitlab/acme/platform/infra/4711.log', 9), ('gitlab/acme/platform/infra/4711.log', 10), ('gitlab/acme/platform/infra/4711.log', 18)]),
     ('fv-az512-33', 'likely', 'alpine', '2026-04-22T13:15:05.516078Z',
      [('github/acme/infra/9202/0_terraform-scan.txt', 102)]),
-    ('k8s-node-1', 'confirmed', 'latest', '2026-04-22T12:50:11.000000Z',
-     [('kubernetes/prod-eu/pods.json', 48)]),
+    ('k8s-node-1', 'confirmed', 'latest', '2026-04-22T12:50:01.000000Z',
+     [('kubernetes/prod-eu/events.json', 51), ('kubernetes/prod-eu/events.json', 84), ('kubernetes/prod-eu/pods.json', 48)]),
     ('runner-03', 'confirmed', 'alpine', None,
      [('hosts/runner-03/docker-image-inspect.json', 9)]),
 ]  # fmt: skip
