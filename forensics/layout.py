@@ -78,7 +78,7 @@ def context(path: str) -> dict[str, str]:
     elif anchor == "hosts" and len(outer) >= i + 3:
         ctx["host"] = outer[i + 1]
     elif anchor == "jenkins" and len(outer) >= i + 4:
-        # jenkins/<job path...>/<build>/<log or consoleText>
+        # jenkins/<job path...>/<build>/<log, consoleText or build.xml>
         project = "/".join(outer[i + 1 : -2])
         return {"ci": "jenkins", "project": project, "run": outer[-2], "job_key": path,
                 "job_name": outer[-3]}  # fmt: skip

@@ -38,6 +38,8 @@ matched AS (
      AND CASE WHEN a.ci = 'gitlab'
               -- a GitLab trace is named after its job id; its JSON gives name and pipeline
               THEN a.job_id = l.file_job_name
+              -- a Jenkins build.xml sits beside its log: same job path and build number
+              WHEN a.ci = 'jenkins' THEN a.run IS NOT DISTINCT FROM l.run
               ELSE a.run IS NOT DISTINCT FROM l.run
                    AND (a.name = l.log_job_name OR a.name = l.file_job_name
                         OR a.file_name = l.file_job_name)

@@ -18,6 +18,7 @@ EXPECTED: dict[str, str | tuple[str, ...]] = {
     "gitlab_ci": ".log",
     "gitlab_jobs": ".json",
     "jenkins": "log",
+    "jenkins_build": "build.xml",
     "registry_log": ".log",
     "artifactory": ".log",
     "nexus": ".log",
