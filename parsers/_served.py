@@ -5,7 +5,18 @@ Used by the Artifactory and Nexus request-log parsers. Input frames carry ``meth
 ``client``, ``registry``, ``host``, ``ts_lo``, ``ts_hi``, ``file`` and ``line_no``.
 """
 
+from collections.abc import Callable, Sequence
+
 import polars as pl
+
+from forensics.parsers._base import (
+    Item,
+    ParseResult,
+    batch_lines,
+    context_frame,
+    evidence_rows,
+    record_unparsed,
+)
 
 DIGEST_RX = r"^sha256:[0-9a-f]{64}$"
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -75,3 +86,32 @@ def served_uses(df: pl.DataFrame, fmt: str) -> pl.DataFrame:
         pl.col("line_no").cast(pl.Int64).alias("line"),
         pl.concat_list(pl.col("line_no").cast(pl.Int64)).alias("evidence_lines"),
     ).sort("file", "line")
+
+
+def parse_cache_log(
+    items: Sequence[Item],
+    requests: Callable[[pl.DataFrame], pl.DataFrame],
+    uses: Callable[[pl.DataFrame], pl.DataFrame],
+    reason: str,
+) -> ParseResult:
+    """The parse of a cache request log: lines → requests → uses, evidence, coverage.
+
+    Args:
+        items: the files; ``context["host"]``/``context["registry"]`` name the cache.
+        requests: the format's line reader (adds ``ok`` false for lines not understood).
+        uses: the format's request → use mapping.
+        reason: what a line not understood is reported as.
+
+    Returns:
+        Image uses (manifests served or checked), evidence lines and coverage.
+    """
+    result = ParseResult()
+    lines = batch_lines(items, result)
+    ctx = context_frame(items, ["host", "registry"])
+    frame = lines.filter(pl.col("line").str.strip_chars() != "").join(ctx, on="file", how="left")
+    req = requests(frame)
+    record_unparsed(result, req.filter(~pl.col("ok")).select("file", "line_no"), reason)
+    found = uses(req.filter(pl.col("ok")))
+    result.add("image_uses", found)
+    result.add("evidence", evidence_rows(lines, found.select("file", "line")))
+    return result

@@ -31,12 +31,8 @@ import polars as pl
 from forensics.parsers._base import (
     Item,
     ParseResult,
-    batch_lines,
-    context_frame,
-    evidence_rows,
-    record_unparsed,
 )
-from forensics.parsers._served import served_uses, utc
+from forensics.parsers._served import parse_cache_log, served_uses, utc
 
 NAME = "artifactory"
 DESCRIPTION = "JFrog Artifactory request log (Artifactory 7 and 6 pipe layouts)"
@@ -142,18 +138,6 @@ def parse(items: Sequence[Item]) -> ParseResult:
     Returns:
         Image uses (manifests served or checked), evidence lines and coverage.
     """
-    result = ParseResult()
-    lines = batch_lines(items, result)
-    ctx = context_frame(items, ["host", "registry"])
-    frame = lines.filter(pl.col("line").str.strip_chars() != "").join(ctx, on="file", how="left")
-    req = _requests(frame)
-    record_unparsed(
-        result,
-        req.filter(~pl.col("ok")).select("file", "line_no"),
-        "not an Artifactory request log line (7 or 6 pipe layout)",
+    return parse_cache_log(
+        items, _requests, _uses, "not an Artifactory request log line (7 or 6 pipe layout)"
     )
-    uses = _uses(req.filter(pl.col("ok")))
-    result.add("image_uses", uses)
-    cited = uses.select("file", "line")
-    result.add("evidence", evidence_rows(lines, cited))
-    return result

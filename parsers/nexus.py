@@ -29,12 +29,8 @@ import polars as pl
 from forensics.parsers._base import (
     Item,
     ParseResult,
-    batch_lines,
-    context_frame,
-    evidence_rows,
-    record_unparsed,
 )
-from forensics.parsers._served import served_uses, utc
+from forensics.parsers._served import parse_cache_log, served_uses, utc
 
 NAME = "nexus"
 DESCRIPTION = "Sonatype Nexus Repository 3 request.log (logback-access)"
@@ -114,17 +110,4 @@ def parse(items: Sequence[Item]) -> ParseResult:
     Returns:
         Image uses (manifests served or checked), evidence lines and coverage.
     """
-    result = ParseResult()
-    lines = batch_lines(items, result)
-    ctx = context_frame(items, ["host", "registry"])
-    frame = lines.filter(pl.col("line").str.strip_chars() != "").join(ctx, on="file", how="left")
-    req = _requests(frame)
-    record_unparsed(
-        result,
-        req.filter(~pl.col("ok")).select("file", "line_no"),
-        "not a Nexus request.log line",
-    )
-    uses = _uses(req.filter(pl.col("ok")))
-    result.add("image_uses", uses)
-    result.add("evidence", evidence_rows(lines, uses.select("file", "line")))
-    return result
+    return parse_cache_log(items, _requests, _uses, "not a Nexus request.log line")
