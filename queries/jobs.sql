@@ -48,7 +48,9 @@ matched AS (
 SELECT l.job_key::VARCHAR AS job_key,
        l.ci::VARCHAR AS ci,
        l.project::VARCHAR AS project,
-       coalesce(l.run, m.api_run)::VARCHAR AS run,
+       -- GitLab: the pipeline id when the job object says, else the job id
+       coalesce(l.run, m.api_run, CASE WHEN l.ci = 'gitlab' THEN l.file_job_name END)::VARCHAR
+           AS run,
        coalesce(m.api_name, l.log_job_name, l.file_job_name)::VARCHAR AS job,
        m.job_id::VARCHAR AS job_id,
        coalesce(l.runner_name, m.api_runner)::VARCHAR AS runner,

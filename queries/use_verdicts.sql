@@ -12,7 +12,13 @@
 --   tag_listed BOOLEAN, verdict VARCHAR (confirmed|likely|possible|cleared|NULL: counted only),
 --   rank INTEGER (4..1, 0 for NULL), reason VARCHAR
 WITH mapped AS (
-    SELECT u.* EXCLUDE (digest, digest_kind),
+    -- a job use whose own time is unknown lies somewhere in the job's run (e.g. Jenkins
+    -- console-view times have no date; a GitLab line before the first section marker)
+    SELECT u.* EXCLUDE (digest, digest_kind, ts_lo, ts_hi),
+           CASE WHEN u.actor_kind = 'job' THEN coalesce(u.ts_lo, j.started) ELSE u.ts_lo END
+               AS ts_lo,
+           CASE WHEN u.actor_kind = 'job' THEN coalesce(u.ts_hi, j.ended) ELSE u.ts_hi END
+               AS ts_hi,
            u.digest AS own_digest, u.digest_kind AS own_kind, j.started, j.ended,
            coalesce(u.host, j.host) AS use_host,
            coalesce(

@@ -50,24 +50,34 @@ JOBS = [
     ('acme/web', '9500', 'kics', 'cleared', 'v2.1.20', 'sha256:600d1539ac1202c5d76145f69d58786adbc4a0400e6f897784cc190490fbaf65',
      '2026-04-22T15:30:49.186854Z', ['GITHUB_TOKEN', 'SLACK_WEBHOOK_URL', 'SSH_PRIVATE_KEY', 'token (with: actions/checkout@v4)', 'token (with: docker://checkmarx/kics:v2.1.20)'],
      [('github/acme/web/9500/0_kics.txt', 33), ('github/acme/web/9500/0_kics.txt', 34), ('github/acme/web/9500/0_kics.txt', 35), ('github/acme/web/9500/0_kics.txt', 63), ('github/acme/web/9500/0_kics.txt', 64)]),
+    ('acme/platform/infra', '4712', '4712', 'possible', 'alpine', None,
+     '2026-04-22T12:50:00.300000Z', ['CI_JOB_TOKEN'],
+     [('gitlab/acme/platform/infra/4712.log', 5), ('gitlab/acme/platform/infra/4712.log', 6), ('gitlab/acme/platform/infra/4712.log', 7), ('gitlab/acme/platform/infra/4712.log', 15), ('gitlab/acme/platform/infra/4712.log', 16)]),
     ('acme/platform/infra', '98123', 'kics-scan <script>alert(1)</script>', 'confirmed', 'latest', 'sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0',
      '2026-04-22T12:40:00.000000Z', ['CI_JOB_TOKEN'],
      [('gitlab/acme/platform/infra/4711.log', 4), ('gitlab/acme/platform/infra/4711.log', 9), ('gitlab/acme/platform/infra/4711.log', 10), ('gitlab/acme/platform/infra/4711.log', 18)]),
     ('acme/kics-scan', '57', 'kics-scan', 'confirmed', 'latest', 'sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0',
      '2026-04-22T12:50:01.200000Z', ['FILE', 'PASSWORD', 'TOKEN', 'USERNAME'],
      [('jenkins/acme/kics-scan/57/log', 22), ('jenkins/acme/kics-scan/57/log', 24), ('jenkins/acme/kics-scan/57/log', 29), ('jenkins/acme/kics-scan/57/log', 30), ('jenkins/acme/kics-scan/57/log', 33), ('jenkins/acme/kics-scan/57/log', 34)]),
+    ('acme/kics-scan', '58', 'kics-scan', 'possible', 'alpine', None,
+     '2026-04-22T16:20:00.000000Z', ['KICS_TOKEN'],
+     [('jenkins/acme/kics-scan/58/log', 9), ('jenkins/acme/kics-scan/58/log', 10), ('jenkins/acme/kics-scan/58/log', 13)]),
 ]  # fmt: skip
 HOSTS = [
     ('build-07', 'confirmed', 'alpine', '2026-04-22T13:15:05.516078Z',
      [('github/acme/infra/9200/0_terraform-scan.txt', 102), ('hosts/build-07/docker-journal.txt', 6)]),
     ('build-09', 'likely', 'v2.1.21', '2026-04-22T13:40:12.000000Z',
      [('hosts/build-09/docker-events.jsonl', 18)]),
+    ('build-linux-03', 'possible', 'alpine', '2026-04-22T16:20:00.000000Z',
+     [('jenkins/acme/kics-scan/58/log', 9), ('jenkins/acme/kics-scan/58/log', 10), ('jenkins/acme/kics-scan/58/log', 13)]),
     ('ci-agent-07', 'confirmed', 'latest', '2026-04-22T12:50:01.200000Z',
      [('jenkins/acme/kics-scan/57/log', 22), ('jenkins/acme/kics-scan/57/log', 24), ('jenkins/acme/kics-scan/57/log', 29), ('jenkins/acme/kics-scan/57/log', 30), ('jenkins/acme/kics-scan/57/log', 33), ('jenkins/acme/kics-scan/57/log', 34)]),
     ('ci-runner-02.acme.internal', 'confirmed', 'latest', '2026-04-22T12:40:00.000000Z',
      [('gitlab/acme/platform/infra/4711.log', 4), ('gitlab/acme/platform/infra/4711.log', 9), ('gitlab/acme/platform/infra/4711.log', 10), ('gitlab/acme/platform/infra/4711.log', 18)]),
     ('fv-az512-33', 'likely', 'alpine', '2026-04-22T13:15:05.516078Z',
      [('github/acme/infra/9202/0_terraform-scan.txt', 102)]),
+    ('gl-shared-07-vm-3', 'possible', 'alpine', '2026-04-22T12:50:00.300000Z',
+     [('gitlab/acme/platform/infra/4712.log', 5), ('gitlab/acme/platform/infra/4712.log', 6), ('gitlab/acme/platform/infra/4712.log', 7), ('gitlab/acme/platform/infra/4712.log', 15), ('gitlab/acme/platform/infra/4712.log', 16)]),
     ('k8s-node-1', 'confirmed', 'latest', '2026-04-22T12:50:01.000000Z',
      [('kubernetes/prod-eu/events.json', 51), ('kubernetes/prod-eu/events.json', 84), ('kubernetes/prod-eu/pods.json', 48)]),
     ('runner-03', 'confirmed', 'alpine', None,
@@ -96,6 +106,7 @@ SECRETS = [
     ("acme/web", "token (with: docker://checkmarx/kics:v2.1.20)", "confirmed"),
     ("acme/platform/infra", "CI_JOB_TOKEN", "confirmed"),
     ("acme/kics-scan", "FILE", "confirmed"),
+    ("acme/kics-scan", "KICS_TOKEN", "possible"),
     ("acme/kics-scan", "PASSWORD", "confirmed"),
     ("acme/kics-scan", "TOKEN", "confirmed"),
     ("acme/kics-scan", "USERNAME", "confirmed"),
@@ -119,6 +130,8 @@ ERRORS = [
     ('gitlab/acme/platform/infra/4711.json', 17, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('gitlab/acme/platform/infra/4711.log', 16, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('gitlab/acme/platform/infra/4711.log', 23, 'unrecognized image line'),
+    ('gitlab/acme/platform/infra/4712.log', 20, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
+    ('gitlab/acme/platform/infra/4712.log', 21, 'corrupt timestamp'),
     ('hosts/build-07/docker-events.jsonl', 2, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('hosts/build-07/docker-events.jsonl', 26, 'not a docker event (invalid or truncated JSON)'),
     ('hosts/build-07/docker-journal.txt', 9, 'truncated or malformed logrus line (no closing quote after msg=)'),
@@ -132,6 +145,8 @@ ERRORS = [
     ('jenkins/acme/kics-scan/57/build.xml', 19, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('jenkins/acme/kics-scan/57/log', 53, 'corrupt timestamp'),
     ('jenkins/acme/kics-scan/57/log', 54, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
+    ('jenkins/acme/kics-scan/58/log', 21, 'corrupt timestamp'),
+    ('jenkins/acme/kics-scan/58/log', 22, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('kubernetes/prod-eu/events.json', 84, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
     ('registries/artifactory-cache/request.log', 10, 'not an Artifactory request log line (7 or 6 pipe layout)'),
     ('registries/artifactory-cache/request.log', 11, 'invalid UTF-8 bytes (replaced with U+FFFD)'),
@@ -153,8 +168,8 @@ def findings(sample_run: tuple[Path, Any]) -> dict[str, Any]:
 def test_exit_status_and_summary(sample_run: tuple[Path, Any]) -> None:
     out, result = sample_run
     assert result.exit_code == 1  # the bundle holds broken input on purpose
-    assert "jobs     6 confirmed, 1 likely, 2 possible, 2 cleared" in result.stdout
-    assert "hosts    5 confirmed, 2 likely, 0 possible, 0 cleared" in result.stdout
+    assert "jobs     6 confirmed, 1 likely, 4 possible, 2 cleared" in result.stdout
+    assert "hosts    5 confirmed, 2 likely, 2 possible, 0 cleared" in result.stdout
     assert "accounts 5 confirmed, 0 likely, 0 possible, 0 cleared" in result.stdout
     assert "caches   3 confirmed, 0 likely, 0 possible, 0 cleared" in result.stdout
     assert f"report:   {out / 'report.html'}" in result.stdout
@@ -178,7 +193,7 @@ def test_unit_tests_job_with_immutable_action_digest_is_not_a_finding(
     findings: dict[str, Any],
 ) -> None:
     assert ("9001", "unit-tests") not in {(j["run"], j["job"]) for j in findings["jobs"]}
-    assert findings["uses"] == {"counted_only": 1, "judged": 34}  # 9700 lint: unlisted tag
+    assert findings["uses"] == {"counted_only": 1, "judged": 36}  # 9700 lint: unlisted tag
 
 
 def test_hosts_exactly(findings: dict[str, Any]) -> None:
@@ -218,7 +233,7 @@ def test_coverage_lists_every_problem(findings: dict[str, Any]) -> None:
     cov = findings["coverage"]
     got = [(e["file"], e["line"], e["reason"]) for e in cov["errors"]]
     assert got == ERRORS
-    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (54, 3735, 52)
+    assert (cov["files"], cov["lines"], cov["unparsed_lines"]) == (57, 3806, 54)
 
 
 def test_header(findings: dict[str, Any]) -> None:
@@ -243,7 +258,7 @@ def test_manifest_hashes_every_input(sample_run: tuple[Path, Any]) -> None:
     out, _ = sample_run
     manifest = json.loads((out / "case" / "manifest.json").read_text())
     files = {f["path"]: f for f in manifest["files"]}
-    assert len(files) == 54
+    assert len(files) == 57
     notes = SAMPLE / "hosts" / "build-07" / "notes.txt"
     assert (
         files["hosts/build-07/notes.txt"]["sha256"]

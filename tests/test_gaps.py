@@ -13,11 +13,11 @@ def test_sample_gaps_say_what_verdicts_rest_on(sample_run: tuple[Path, Any]) -> 
     # re-running the analysis on an existing case works (earlier results are not inputs)
     analysis = analyze(out / "case", load_advisory(KICS))
     assert gaps(analysis) == [
-        "2 jobs have tag-only evidence: their verdicts rest on the window, not on a digest.",
-        "1 host has tag-only evidence: its verdict rests on the window, not on a digest.",
-        "2 uses were served from a local cache with nothing recorded: what the cache held is unknown.",
+        "4 jobs have tag-only evidence: their verdicts rest on the window, not on a digest.",
+        "3 hosts have tag-only evidence: their verdicts rest on the window, not on a digest.",
+        "4 uses were served from a local cache with nothing recorded: what the cache held is unknown.",
         "3 uses have no known time.",
         "2 uses straddle a window edge.",
         "1 use under tags the advisory does not list carried no digest and was only counted.",
-        "5 hosts have no inventory listing the image: whether they still hold it is unknown.",
+        "7 hosts have no inventory listing the image: whether they still hold it is unknown.",
     ]

@@ -281,7 +281,8 @@ def sample_members() -> list[tuple[str, bytes]]:
 )
 def test_sample_bundle_files_are_not_jenkins(path: str, data: bytes) -> None:
     # the sample bundle holds one Jenkins build of its own
-    assert jenkins.sniff(path, data[:HEAD_BYTES]) == (path == "jenkins/acme/kics-scan/57/log")
+    expected = path.startswith("jenkins/") and path.endswith("/log")
+    assert jenkins.sniff(path, data[:HEAD_BYTES]) == expected
 
 
 @pytest.mark.parametrize("name", NAMES)

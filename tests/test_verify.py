@@ -27,7 +27,7 @@ def test_unchanged_case_verifies(case: tuple[Path, Path, Path], runner: CliRunne
     _, _, out = case
     result = runner.invoke(app, ["verify", str(out)])
     assert result.exit_code == 0
-    assert result.stdout.strip() == "ok: 56 files match the manifest"
+    assert result.stdout.strip() == "ok: 59 files match the manifest"
 
 
 def test_changed_missing_and_added_inputs(case: tuple[Path, Path, Path], runner: CliRunner) -> None:
@@ -45,7 +45,7 @@ def test_changed_missing_and_added_inputs(case: tuple[Path, Path, Path], runner:
         "changed (SHA-256 differs): hosts/build-09/docker-events.jsonl",
         "not in the manifest (ignored): extra.txt",
     ]
-    assert "3 of 56 files changed or missing" in result.stderr
+    assert "3 of 59 files changed or missing" in result.stderr
 
 
 def test_edited_findings_and_archive_member(
