@@ -91,6 +91,8 @@ def sniff(path: str, head: bytes) -> bool:
         ``crictl images -o json`` output.
     """
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    while text.startswith(b"#"):  # a collector's comment lines (e.g. "# captured ...")
+        text = text.split(b"\n", 1)[1].lstrip() if b"\n" in text else b""
     first = text.split(b"\n", 1)[0].rstrip()
     if _SNIFF_HEADER_RX.match(first):
         return True
@@ -168,7 +170,9 @@ def _json_lines(df: pl.DataFrame) -> pl.DataFrame:
 def _listing(lines: pl.DataFrame, result: ParseResult) -> pl.DataFrame:
     """Rows of ``docker images`` tables and JSON lines; lines not understood are recorded."""
     text = pl.col("line").str.strip_prefix("\ufeff").str.strip_chars_end()
-    df = lines.with_columns(text.alias("text")).filter(pl.col("text").str.strip_chars() != "")
+    df = lines.with_columns(text.alias("text")).filter(
+        (pl.col("text").str.strip_chars() != "") & ~pl.col("text").str.starts_with("#")
+    )
     headers = _headers(df)
     # the header in force on each line: the nearest one at or above it in the same file
     hdr = pl.when(pl.col("text").str.contains(_HEADER_RX)).then(pl.col("line_no"))
@@ -239,6 +243,27 @@ def _captured_at(path: pl.Expr) -> pl.Expr:
     )
 
 
+def _header_stamps(lines: pl.DataFrame) -> pl.DataFrame:
+    """A capture time a collector wrote in a leading comment (``# captured 2026-04-23T09:00Z``)."""
+    stamp = pl.col("line").str.extract(
+        r"^#.*?(\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d))", 1
+    )
+    found = lines.filter(pl.col("line_no") <= 3).with_columns(stamp.alias("raw")).drop_nulls("raw")
+    raw = pl.col("raw").str.replace(r"Z$", "+00:00")
+    formats = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z")
+    return (
+        found.group_by("file")
+        .agg(pl.col("raw").first())
+        .select(
+            "file",
+            pl.coalesce(
+                raw.str.to_datetime(f, time_unit="us", time_zone="UTC", strict=False)
+                for f in formats
+            ).alias("stamp"),
+        )
+    )
+
+
 def _parse(items: Sequence[Item], result: ParseResult) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The ``host_images`` rows of a batch, and the batch's lines (for evidence)."""
     lines = batch_lines(items, result)
@@ -254,7 +279,12 @@ def _parse(items: Sequence[Item], result: ParseResult) -> tuple[pl.DataFrame, pl
     cols = [c for c in _INTERNAL.names() if c != "host"]
     out = pl.concat([f.select(cols).cast({c: _INTERNAL[c] for c in cols}) for f in frames])
     out = out.join(hosts, on="file", how="left").sort("file", "line", maintain_order=True)
-    out = out.with_columns(_captured_at(pl.col("file")).alias("captured_at"))
+    stamped = _header_stamps(lines)
+    out = (
+        out.join(stamped, on="file", how="left")
+        .with_columns(pl.coalesce(_captured_at(pl.col("file")), "stamp").alias("captured_at"))
+        .drop("stamp")
+    )
     for (path,), bad in out.filter(pl.col("bad_name")).group_by("file", maintain_order=True):
         result.stats(str(path)).errors.extend((int(n), BAD_NAME) for n in bad["line"])
     return out.select(HOST_IMAGES.names()).cast(HOST_IMAGES), lines

@@ -360,3 +360,13 @@ def test_capture_time_comes_from_the_file_name() -> None:
     assert [str(s) for s in stamps] == ["2026-04-23 09:00:00+00:00"]
     undated = parse_one(TABLE, "images-digests.txt").tables["host_images"]
     assert undated.get_column("captured_at").null_count() == undated.height
+
+
+def test_capture_time_from_a_leading_comment() -> None:
+    body = (FIXTURES / "images-digests.txt").read_bytes()
+    data = b"# captured 2026-04-23T09:00:00+02:00 by the responder\n" + body
+    assert docker_images.sniff(TABLE, data)
+    r = docker_images.parse([(Source(TABLE, {"host": "build-07"}), data)])
+    stamps = {str(s) for s in r.tables["host_images"].get_column("captured_at")}
+    assert stamps == {"2026-04-23 07:00:00+00:00"}
+    assert all(line != 1 for line, _ in r.files[TABLE].errors if line is not None)
